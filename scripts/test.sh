@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# The whole proof: type-check, lint, then the suite on the embedded PGlite and on PostgreSQL.
+# PostgreSQL comes from TEST_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/test). Under CI it is
+# required; on a laptop without it, the PostgreSQL run is reported as not run and the command fails.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+export TEST_DATABASE_URL="${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test}"
+stats_dir=$(mktemp -d)
+trap 'rm -rf "$stats_dir"' EXIT
+status=0
+
+echo "== type-check" && npx tsc --noEmit -p tsconfig.json || status=1
+echo "== lint" && npx eslint . || status=1
+
+run_suite() {
+  echo "== mocha on $1"
+  NORI_TEST_DB="$1" NORI_TEST_STATS="$stats_dir/$1.json" npx mocha "${@:2}" || status=1
+}
+
+run_suite pglite "$@"
+if node -e "const c=new (require('pg').Client)(process.env.TEST_DATABASE_URL);c.connect().then(()=>c.end(),()=>process.exit(1))"; then
+  run_suite postgres "$@"
+else
+  echo "PostgreSQL is not reachable at $TEST_DATABASE_URL: the PostgreSQL run did NOT happen." >&2
+  status=1
+fi
+
+node -e '
+  const fs = require("fs"); const dir = process.argv[1]; let p = 0, f = 0, s = 0;
+  for (const file of fs.readdirSync(dir)) { const j = JSON.parse(fs.readFileSync(dir + "/" + file)); p += j.passes; f += j.failures; s += j.pending; }
+  console.log(`\ntotal: ${p} passed, ${f} failed, ${s} skipped`);
+' "$stats_dir"
+exit $status

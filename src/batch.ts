@@ -1,0 +1,100 @@
+/**
+ * @module batch
+ * Runs a batch's commands: each in its own transaction, or all in one when the QUERY is atomic. A command
+ * that fails is rolled back and answers its MESSAGE; in an atomic batch every command then says so.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Knex } from 'knex';
+import type { Logger } from 'pino';
+import type { Command } from './commands.js';
+import { NoriError, failure, type Failure } from './errors.js';
+import { failed, type Outcome } from './outcome.js';
+import type { Principal } from './principal.js';
+import type { Keyring } from './store/secrets.js';
+import { handlerFor } from './verbs/index.js';
+
+export interface BatchDeps {
+  readonly knex: Knex;
+  readonly keyring: Keyring;
+  readonly logger: Logger;
+}
+
+/** A validated command, or why it is invalid. */
+export type Item = Command | Failure;
+
+const isCommand = (i: Item): i is Command => 'verb' in i;
+
+/** Carries a failed outcome out of knex.transaction so that it rolls back. */
+class Rollback {
+  constructor(readonly outcome: Outcome, readonly index: number) {}
+}
+
+/** Unexpected errors: logged with an incident id (message and code only: a driver's detail may quote values). */
+function incident(deps: BatchDeps, e: unknown): Outcome {
+  if (e instanceof NoriError) return failed(e.failure);
+  const id = randomBytes(4).toString('hex');
+  const err = e as { message?: string; code?: string; name?: string };
+  deps.logger.error({ incident: id, err: { name: err.name, code: err.code, message: err.message } }, 'command failed unexpectedly');
+  return failed(failure('INTERNAL_ERROR', { incident: id }));
+}
+
+async function runOne(deps: BatchDeps, trx: Knex.Transaction, command: Command, principal: Principal): Promise<Outcome> {
+  return handlerFor(command)(command, { trx, principal, keyring: deps.keyring });
+}
+
+export async function runBatch(deps: BatchDeps, items: readonly Item[], principal: Principal, atomic: boolean): Promise<Outcome[]> {
+  return atomic ? runAtomic(deps, items, principal) : runEach(deps, items, principal);
+}
+
+async function runEach(deps: BatchDeps, items: readonly Item[], principal: Principal): Promise<Outcome[]> {
+  const outcomes: Outcome[] = [];
+  for (const item of items) {
+    if (!isCommand(item)) {
+      outcomes.push(failed(item));
+      continue;
+    }
+    try {
+      outcomes.push(
+        await deps.knex.transaction(async (trx) => {
+          const o = await runOne(deps, trx, item, principal);
+          if (o.kind === 'failed') throw new Rollback(o, 0);
+          return o;
+        }),
+      );
+    } catch (e) {
+      outcomes.push(e instanceof Rollback ? e.outcome : incident(deps, e));
+    }
+  }
+  return outcomes;
+}
+
+async function runAtomic(deps: BatchDeps, items: readonly Item[], principal: Principal): Promise<Outcome[]> {
+  const invalid = items.findIndex((i) => !isCommand(i));
+  if (invalid >= 0) {
+    const failedAt = { failed: invalid + 1 };
+    return items.map((i) => (isCommand(i) ? failed(failure('NOT_RUN', failedAt)) : failed(i)));
+  }
+  const commands = items as readonly Command[];
+  try {
+    return await deps.knex.transaction(async (trx) => {
+      const outcomes: Outcome[] = [];
+      for (const [index, command] of commands.entries()) {
+        let o: Outcome;
+        try {
+          o = await runOne(deps, trx, command, principal);
+        } catch (e) {
+          o = incident(deps, e);
+        }
+        if (o.kind === 'failed') throw new Rollback(o, index);
+        outcomes.push(o);
+      }
+      return outcomes;
+    });
+  } catch (e) {
+    const stop = e instanceof Rollback ? e : new Rollback(incident(deps, e), commands.length - 1);
+    const params = { failed: stop.index + 1 };
+    return commands.map((_, i) =>
+      i < stop.index ? failed(failure('ROLLED_BACK', params)) : i === stop.index ? stop.outcome : failed(failure('NOT_RUN', params)),
+    );
+  }
+}

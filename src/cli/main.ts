@@ -1,0 +1,175 @@
+/**
+ * @module cli/main
+ * The `nori` command: serve, exec, migrate, keys. Configuration comes from the environment (README).
+ */
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import pino, { type Logger } from 'pino';
+import { ConfigError, loadConfig, type Config } from '../config.js';
+import { createEngine, type Engine } from '../engine.js';
+import { createServer } from '../http/server.js';
+import type { Principal } from '../principal.js';
+
+const USAGE = `nori: XML commands over WEBAPI and WEBACCOUNT
+
+  nori serve                         start the HTTP server (NORI_HOST:NORI_PORT)
+  nori exec <file.xml|-> --key KEY   run a batch as the key's principal, print the RESPONSE
+  nori exec <file.xml|-> --contact N [--groups 1,2] [--admin]
+                                     run a batch as that principal (local administration)
+  nori migrate                       run pending database migrations
+  nori keys create --contact N [--groups 1,2] [--admin] [--label TEXT]
+  nori keys list
+  nori keys revoke <id|key-id>
+
+Configuration is read from the environment; see README.md.`;
+
+class UsageError extends Error {}
+
+function openEngine(config: Config, logger: Logger, migrate = true): Promise<Engine> {
+  return createEngine({
+    database: config.databaseUrl
+      ? { url: config.databaseUrl, schema: config.databaseSchema }
+      : { dataDir: config.dataDir },
+    secretKeys: config.secretKeys,
+    limits: config.limits,
+    maxPageSize: config.maxPageSize,
+    migrate,
+    logger,
+  });
+}
+
+function groupsOf(text: string | undefined): number[] {
+  if (!text) return [];
+  return text.split(',').map((g) => {
+    const n = Number(g.trim());
+    if (!Number.isSafeInteger(n) || n < 1) throw new UsageError(`--groups takes positive whole numbers, not "${g}"`);
+    return n;
+  });
+}
+
+function contactOf(text: string | undefined): number {
+  const n = Number(text);
+  if (!text || !Number.isSafeInteger(n) || n < 1) throw new UsageError('--contact takes a positive whole number');
+  return n;
+}
+
+async function serve(config: Config, logger: Logger): Promise<number> {
+  const engine = await openEngine(config, logger);
+  const app = createServer({ engine, logger, maxBodyBytes: config.limits.maxBytes });
+  await app.listen({ host: config.host, port: config.port });
+  logger.info({ database: engine.database.kind, url: `http://${config.host}:${config.port}/` }, 'nori is listening');
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string) => {
+      logger.info({ signal }, 'shutting down: finishing requests in flight');
+      void app.close().then(() => engine.close()).then(resolve, (err: unknown) => {
+        logger.error({ err }, 'shutdown failed');
+        resolve();
+      });
+    };
+    process.once('SIGTERM', stop);
+    process.once('SIGINT', stop);
+  });
+  return 0;
+}
+
+async function exec(engine: Engine, positionals: string[], values: Record<string, string | boolean | undefined>): Promise<number> {
+  const source = positionals[0];
+  if (!source) throw new UsageError('exec needs a file, or - for standard input');
+  const body = readFileSync(source === '-' ? 0 : source);
+  let principal: Principal | undefined;
+  if (typeof values.key === 'string') {
+    principal = await engine.authenticate(values.key);
+    if (!principal) throw new UsageError('the --key is unknown or revoked');
+  } else {
+    principal = { contactId: contactOf(values.contact as string | undefined), groups: groupsOf(values.groups as string | undefined), admin: values.admin === true };
+  }
+  const result = await engine.run(body, principal);
+  process.stdout.write(result.xml + '\n');
+  return result.status === 200 ? 0 : 1;
+}
+
+async function keys(engine: Engine, positionals: string[], values: Record<string, string | boolean | undefined>): Promise<number> {
+  const [action, target] = positionals;
+  if (action === 'create') {
+    const { key, info } = await engine.keys.create({
+      contactId: contactOf(values.contact as string | undefined),
+      groups: groupsOf(values.groups as string | undefined),
+      admin: values.admin === true,
+      label: (values.label as string | undefined) ?? '',
+    });
+    console.error(`created key ${info.id} (${info.keyId}) for contact ${info.principal.contactId}; it is shown once:`);
+    process.stdout.write(key + '\n');
+    return 0;
+  }
+  if (action === 'list') {
+    for (const k of await engine.keys.list()) {
+      const p = k.principal;
+      console.log([k.id, k.keyId, `contact=${p.contactId}`, `groups=${p.groups.join(',') || '-'}`, p.admin ? 'admin' : 'user', k.revokedAt ? 'revoked' : 'active', k.label].join('\t'));
+    }
+    return 0;
+  }
+  if (action === 'revoke') {
+    if (!target) throw new UsageError('keys revoke needs an id or key id');
+    const done = await engine.keys.revoke(target);
+    console.error(done ? `revoked ${target}` : `no active key ${target}`);
+    return done ? 0 : 1;
+  }
+  throw new UsageError('keys takes create, list or revoke');
+}
+
+/** Runs the CLI; returns the exit code. */
+export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        key: { type: 'string' },
+        contact: { type: 'string' },
+        groups: { type: 'string' },
+        admin: { type: 'boolean' },
+        label: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (e) {
+    console.error(`${(e as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  const [command, ...rest] = parsed.positionals;
+  if (!command || parsed.values.help || command === 'help') {
+    console.log(USAGE);
+    return command || parsed.values.help ? 0 : 2;
+  }
+  let engine: Engine | undefined;
+  try {
+    const config = loadConfig(env);
+    if (command === 'serve') return await serve(config, pino({ level: config.logLevel }));
+    const logger = pino({ level: config.logLevel === 'info' ? 'warn' : config.logLevel }, pino.destination(2));
+    switch (command) {
+      case 'migrate': {
+        engine = await openEngine(config, logger, false);
+        const ran = await engine.migrate();
+        console.error(ran.length ? `ran ${ran.join(', ')}` : 'already up to date');
+        return 0;
+      }
+      case 'exec':
+        engine = await openEngine(config, logger);
+        return await exec(engine, rest, parsed.values);
+      case 'keys':
+        engine = await openEngine(config, logger);
+        return await keys(engine, rest, parsed.values);
+      default:
+        throw new UsageError(`unknown command "${command}"`);
+    }
+  } catch (e) {
+    if (e instanceof UsageError || e instanceof ConfigError) {
+      console.error(`nori: ${e.message}${e instanceof UsageError ? `\n\n${USAGE}` : ''}`);
+      return 2;
+    }
+    throw e;
+  } finally {
+    await engine?.close();
+  }
+}

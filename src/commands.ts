@@ -1,0 +1,70 @@
+/**
+ * @module commands
+ * The typed commands the validator hands to the handlers. Nothing past validation sees XML.
+ */
+import type { ElementDef } from '../schemas/types.js';
+import type { FieldValue } from './field-types.js';
+import type { Criterion, Sort } from './store/elements.js';
+
+export const VERBS = ['CREATE', 'GET', 'SEARCH', 'COUNT', 'UPDATE', 'DELETE', 'KILL', 'AUTHORIZE', 'CALL'] as const;
+export type Verb = (typeof VERBS)[number];
+
+export interface Position {
+  readonly line: number;
+  readonly column: number;
+}
+
+interface Base {
+  /** The command's `name` attribute, echoed on its result. */
+  readonly name: string | undefined;
+  readonly element: ElementDef;
+  readonly at: Position;
+}
+
+export interface CreateCommand extends Base {
+  readonly verb: 'CREATE';
+  readonly values: ReadonlyMap<string, FieldValue>;
+}
+
+export interface GetCommand extends Base {
+  readonly verb: 'GET';
+  readonly ids: readonly number[];
+  /** Fields to return; undefined returns every readable field. */
+  readonly fields: readonly string[] | undefined;
+}
+
+export interface SearchCommand extends Base {
+  readonly verb: 'SEARCH';
+  readonly blocks: readonly (readonly Criterion[])[];
+  readonly sort: readonly Sort[];
+  readonly display: number;
+  readonly page: number;
+  readonly fields: readonly string[] | undefined;
+}
+
+export interface CountCommand extends Base {
+  readonly verb: 'COUNT';
+  readonly blocks: readonly (readonly Criterion[])[];
+}
+
+export interface UpdateCommand extends Base {
+  readonly verb: 'UPDATE';
+  readonly ids: readonly number[];
+  readonly values: ReadonlyMap<string, FieldValue>;
+  /** MODIFICATIONDATE sent with the update: the element must not have changed since. */
+  readonly unmodifiedSince: { readonly date: Date; readonly toSecond: boolean } | undefined;
+}
+
+export interface RemoveCommand extends Base {
+  readonly verb: 'DELETE' | 'KILL';
+  readonly ids: readonly number[];
+}
+
+/** AUTHORIZE and CALL: parsed and answered, implemented by later versions. */
+export interface PendingCommand extends Base {
+  readonly verb: 'AUTHORIZE' | 'CALL';
+  readonly ids: readonly number[];
+}
+
+export type Command = CreateCommand | GetCommand | SearchCommand | CountCommand | UpdateCommand | RemoveCommand | PendingCommand;
+export type CommandOf<V extends Verb> = Extract<Command, { verb: V }>;

@@ -1,0 +1,151 @@
+/**
+ * @module engine
+ * The embeddable engine: a request body in, a RESPONSE document out. The path is a straight line:
+ * parse → validate → run (store) → build.
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Knex } from 'knex';
+import pino, { type Logger } from 'pino';
+import { runBatch, type Item } from './batch.js';
+import { VERBS, type Verb } from './commands.js';
+import { ConfigError } from './config.js';
+import { MESSAGES, NoriError, failure, type Failure } from './errors.js';
+import type { Answer } from './outcome.js';
+import type { Principal } from './principal.js';
+import { authenticate, createApiKey, listApiKeys, revokeApiKey, type ApiKeyInfo, type NewApiKey } from './store/api-keys.js';
+import { openDatabase, type Database, type DatabaseOptions } from './store/db.js';
+import { migrateLatest } from './store/migrate.js';
+import { createKeyring, generateKey, parseKey, type Keyring } from './store/secrets.js';
+import { validateCommand } from './validate.js';
+import { buildRequestFailure, buildResponse } from './xml/build.js';
+import { DEFAULT_LIMITS, parseXml, type XmlLimits, type XmlNode } from './xml/parse.js';
+
+export interface EngineOptions {
+  /** Where the data lives. Default: PGlite in memory (give `dataDir` to keep it, `url` for PostgreSQL). */
+  readonly database?: DatabaseOptions;
+  /**
+   * Keys that encrypt secrets at rest, newest first (32 bytes, base64 or hex). Required with PostgreSQL;
+   * on PGlite in a data folder a key is generated once into `<dataDir>/secret.key`.
+   */
+  readonly secretKeys?: readonly string[];
+  readonly limits?: Partial<XmlLimits>;
+  /** Largest PAGINATE display. Default 1000. */
+  readonly maxPageSize?: number;
+  /** Run migrations on start. Default true. */
+  readonly migrate?: boolean;
+  readonly logger?: Logger;
+}
+
+/** What one request produced: the document, and the HTTP status it maps to (200 unless refused whole). */
+export interface Execution {
+  readonly status: number;
+  readonly xml: string;
+  readonly answers: readonly Answer[];
+}
+
+export interface Engine {
+  /**
+   * Runs a batch for a principal and returns the RESPONSE document.
+   * @example
+   * const engine = await createEngine({ database: { dataDir: './data' } });
+   * const xml = await engine.execute('<QUERY><SEARCH><WEBAPI/></SEARCH></QUERY>', { contactId: 1, groups: [], admin: false });
+   */
+  execute(body: string | Uint8Array, principal: Principal): Promise<string>;
+  /** Like execute, with the HTTP status and the answers as data. */
+  run(body: string | Uint8Array, principal: Principal): Promise<Execution>;
+  /** The principal behind an API key, or undefined. */
+  authenticate(key: string): Promise<Principal | undefined>;
+  readonly keys: {
+    create(spec: NewApiKey): Promise<{ key: string; info: ApiKeyInfo }>;
+    list(): Promise<ApiKeyInfo[]>;
+    revoke(idOrKeyId: string | number): Promise<boolean>;
+  };
+  /** Whether the database answers. */
+  healthy(): Promise<boolean>;
+  /** Runs pending migrations; returns their names. */
+  migrate(): Promise<string[]>;
+  readonly database: Database;
+  readonly keyring: Keyring;
+  readonly logger: Logger;
+  close(): Promise<void>;
+}
+
+function resolveKeys(options: EngineOptions, logger: Logger): string[] {
+  if (options.secretKeys?.length) return [...options.secretKeys];
+  const db = options.database ?? {};
+  if (db.url) throw new ConfigError('NORI_SECRET_KEY is required with DATABASE_URL: secrets are encrypted at rest');
+  if (!db.dataDir) {
+    logger.warn('no NORI_SECRET_KEY: secrets of this in-memory database are encrypted with a throw-away key');
+    return [generateKey()];
+  }
+  const file = join(db.dataDir, 'secret.key');
+  if (!existsSync(file)) {
+    writeFileSync(file, generateKey() + '\n', { mode: 0o600, flag: 'wx' });
+    logger.warn({ file }, 'no NORI_SECRET_KEY: generated a key for the embedded database; back it up, or secrets are lost with it');
+  }
+  return [readFileSync(file, 'utf8').trim()];
+}
+
+const requestFailure = (f: Failure): Execution => ({ status: MESSAGES[f.code].status, xml: buildRequestFailure(f), answers: [] });
+
+function commandLabel(node: XmlNode): { verb: Verb | undefined; name: string | undefined } {
+  const verb = (VERBS as readonly string[]).includes(node.name) ? (node.name as Verb) : undefined;
+  return { verb, name: node.attributes.name };
+}
+
+export async function createEngine(options: EngineOptions = {}): Promise<Engine> {
+  const logger = options.logger ?? pino({ level: 'warn' });
+  const limits: XmlLimits = { ...DEFAULT_LIMITS, ...options.limits };
+  const validateOptions = { maxPageSize: options.maxPageSize ?? 1000, maxIds: 1000 };
+  const dbOptions = options.database ?? {};
+  if (dbOptions.dataDir && !dbOptions.url) mkdirSync(dbOptions.dataDir, { recursive: true });
+  const keyring = createKeyring(resolveKeys(options, logger).map(parseKey));
+  const database = await openDatabase(dbOptions);
+  const knex: Knex = database.knex;
+  if (options.migrate ?? true) await migrateLatest(knex);
+  const deps = { knex, keyring, logger };
+
+  async function run(body: string | Uint8Array, principal: Principal): Promise<Execution> {
+    let root: XmlNode;
+    try {
+      root = parseXml(body, limits);
+    } catch (e) {
+      if (e instanceof NoriError) return requestFailure(e.failure);
+      throw e;
+    }
+    if (root.name !== 'QUERY') return requestFailure(failure('XML_ROOT', { name: root.name }, root));
+    for (const [name, value] of Object.entries(root.attributes)) {
+      if (name !== 'atomic' || (value !== 'true' && value !== 'false')) return requestFailure(failure('QUERY_ATTRIBUTE', { name }, root));
+    }
+    if (root.text.trim() !== '') return requestFailure(failure('UNEXPECTED_TEXT', { parent: 'QUERY', text: root.text.trim().slice(0, 40) }, root));
+    const items: Item[] = root.children.map((node) => validateCommand(node, validateOptions));
+    const outcomes = await runBatch(deps, items, principal, root.attributes.atomic === 'true');
+    const answers = outcomes.map((outcome, i) => ({ ...commandLabel(root.children[i]!), outcome }));
+    return { status: 200, xml: buildResponse(answers), answers };
+  }
+
+  return {
+    run,
+    execute: async (body, principal) => (await run(body, principal)).xml,
+    authenticate: (key) => authenticate(knex, key),
+    keys: {
+      create: (spec) => createApiKey(knex, spec),
+      list: () => listApiKeys(knex),
+      revoke: (id) => revokeApiKey(knex, id),
+    },
+    async healthy() {
+      try {
+        await knex.raw('SELECT 1');
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    migrate: () => migrateLatest(knex),
+    database,
+    keyring,
+    logger,
+    close: () => database.close(),
+  };
+}

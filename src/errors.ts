@@ -1,0 +1,128 @@
+/**
+ * @module errors
+ * The one table of nori's message codes: each code has its msgType, the HTTP status it maps to when it
+ * refuses a whole request, and a message template. Codes are stable and never reused; docs/errors.md is
+ * generated from this table and a test keeps the two in step.
+ */
+
+/** 0 = success, 1 = error, 3 = security (permission) error, as in Sushee. */
+export type MsgType = 0 | 1 | 3;
+
+export interface MessageSpec {
+  readonly msgType: MsgType;
+  /** HTTP status when this code refuses the whole request (batch-level codes); commands inside a batch answer 200. */
+  readonly status: number;
+  /** Human sentence; `{name}` placeholders are filled from the failure's params. */
+  readonly message: string;
+}
+
+export const MESSAGES = {
+  // Success messages of commands that return no elements.
+  CREATED: { msgType: 0, status: 200, message: '{element} {id} was created.' },
+  UPDATED: { msgType: 0, status: 200, message: '{element} {id} was updated.' },
+  DELETED: { msgType: 0, status: 200, message: '{element} {id} was deleted (ACTIVITY=0); UPDATE ACTIVITY to 1 to restore it.' },
+  KILLED: { msgType: 0, status: 200, message: '{element} {id} was removed permanently.' },
+
+  // The request as a whole: refused before any command runs.
+  XML_MALFORMED: { msgType: 1, status: 400, message: 'The request is not well-formed XML: {reason}.' },
+  XML_FORBIDDEN_DECLARATION: { msgType: 1, status: 400, message: 'The request contains a {what}; DOCTYPE and entity declarations are refused.' },
+  XML_ENCODING: { msgType: 1, status: 400, message: 'The request is not valid UTF-8{detail}.' },
+  XML_ROOT: { msgType: 1, status: 400, message: 'The root element must be <QUERY>, not <{name}>.' },
+  LIMIT_BODY_SIZE: { msgType: 1, status: 413, message: 'The request body is larger than the limit of {limit} bytes.' },
+  LIMIT_DEPTH: { msgType: 1, status: 400, message: 'Elements are nested deeper than the limit of {limit}.' },
+  LIMIT_ELEMENTS: { msgType: 1, status: 400, message: 'The request has more than the limit of {limit} elements.' },
+  LIMIT_ATTRIBUTES: { msgType: 1, status: 400, message: '<{name}> has more than the limit of {limit} attributes.' },
+  LIMIT_ATTRIBUTE_LENGTH: { msgType: 1, status: 400, message: 'Attribute {name} is longer than the limit of {limit} characters.' },
+  LIMIT_TEXT_LENGTH: { msgType: 1, status: 400, message: 'A text value is longer than the limit of {limit} characters.' },
+  LIMIT_COMMANDS: { msgType: 1, status: 400, message: 'The request has more than the limit of {limit} commands.' },
+  QUERY_ATTRIBUTE: { msgType: 1, status: 400, message: '<QUERY> has an unknown or invalid attribute {name}; it accepts atomic="true|false".' },
+  UNSUPPORTED_MEDIA_TYPE: { msgType: 1, status: 415, message: 'Send the batch as application/xml, text/xml, or as the form field NQL.' },
+  AUTH_REQUIRED: { msgType: 3, status: 401, message: 'An API key is required: send Authorization: Bearer <key>.' },
+  AUTH_INVALID: { msgType: 3, status: 401, message: 'The API key is unknown or revoked.' },
+  ROUTE_NOT_FOUND: { msgType: 1, status: 404, message: 'There is nothing at {method} {path}.' },
+  SERVICE_UNAVAILABLE: { msgType: 1, status: 503, message: 'The database is not reachable; try again later.' },
+  SHUTTING_DOWN: { msgType: 1, status: 503, message: 'nori is shutting down and takes no new requests.' },
+
+  // One command: validation.
+  UNKNOWN_VERB: { msgType: 1, status: 400, message: '<{name}> is not a command; use CREATE, GET, SEARCH, COUNT, UPDATE, DELETE, KILL, AUTHORIZE or CALL.' },
+  UNKNOWN_ELEMENT: { msgType: 1, status: 400, message: '<{name}> is not an element type; use WEBAPI or WEBACCOUNT.' },
+  UNKNOWN_FIELD: { msgType: 1, status: 400, message: '{element} has no field {name}.' },
+  UNKNOWN_ATTRIBUTE: { msgType: 1, status: 400, message: '<{tag}> has no attribute {name}.' },
+  UNKNOWN_OPERATOR: { msgType: 1, status: 400, message: '{operator} is not an operator; use {allowed}.' },
+  UNEXPECTED_ELEMENT: { msgType: 1, status: 400, message: '<{name}> is not allowed inside <{parent}>; expected {expected}.' },
+  UNEXPECTED_TEXT: { msgType: 1, status: 400, message: '<{parent}> holds text "{text}"; values go inside field elements.' },
+  SECRET_FIELD: { msgType: 1, status: 400, message: '{field} is secret: it is never returned, sorted or searched on.' },
+  MISSING_ELEMENT: { msgType: 1, status: 400, message: '<{parent}> must contain {expected}.' },
+  INVALID_VALUE: { msgType: 1, status: 400, message: '{field} must be {expected}{got}.' },
+  VALUE_TOO_LONG: { msgType: 1, status: 400, message: '{field} is longer than {limit} characters.' },
+  MISSING_FIELD: { msgType: 1, status: 400, message: '{element} needs {field}.' },
+  DUPLICATE_FIELD: { msgType: 1, status: 400, message: '{field} is given twice in one <INFO>.' },
+  READONLY_FIELD: { msgType: 1, status: 400, message: '{field} is set by nori and cannot be written.' },
+  MISSING_ID: { msgType: 1, status: 400, message: '{verb} needs the ID attribute on <{element}>.' },
+  INVALID_ID: { msgType: 1, status: 400, message: 'ID must be a positive integer or a comma-separated list of them{got}.' },
+  NOT_AVAILABLE: { msgType: 1, status: 501, message: '{verb} is not available yet in this version of nori.' },
+
+  // One command: against stored data.
+  NOT_FOUND: { msgType: 1, status: 404, message: 'There is no {element} {id}.' },
+  NOT_VISIBLE: { msgType: 3, status: 403, message: 'You have no access to {element} {id}.' },
+  FORBIDDEN: { msgType: 3, status: 403, message: 'You may read {element} {id} but not {action} it.' },
+  ADMIN_ONLY: { msgType: 3, status: 403, message: 'Only an administrator may {action} a {element}.' },
+  LOCKED: { msgType: 1, status: 409, message: '{element} {id} is locked (ISLOCKED=1); unlock it before you {action} it.' },
+  MODIFIED_SINCE: { msgType: 1, status: 409, message: '{element} {id} was modified at {stored}, after the MODIFICATIONDATE {given} you sent; read it again.' },
+  REFERENCE_NOT_FOUND: { msgType: 1, status: 400, message: '{field} names no active {target} "{value}".' },
+  DUPLICATE_VALUE: { msgType: 1, status: 409, message: 'Another {element} already has {field} "{value}".' },
+  STILL_REFERENCED: { msgType: 1, status: 409, message: '{element} {id} is still used by {count} {by}; remove them first.' },
+  STATE_READONLY: { msgType: 1, status: 400, message: 'AUTHORIZATION_STATE is moved by nori only; use AUTHORIZE.' },
+  SECRET_UNREADABLE: { msgType: 1, status: 500, message: 'A stored secret of {element} {id} cannot be decrypted with the configured keys (key {keyId}); check NORI_SECRET_KEY.' },
+
+  // Batch semantics.
+  ROLLED_BACK: { msgType: 1, status: 409, message: 'This command succeeded but was rolled back because command {failed} of the atomic batch failed.' },
+  NOT_RUN: { msgType: 1, status: 409, message: 'This command did not run because command {failed} of the atomic batch failed.' },
+  INTERNAL_ERROR: { msgType: 1, status: 500, message: 'nori could not complete this command (incident {incident}); nothing was written.' },
+} as const satisfies Record<string, MessageSpec>;
+
+export type MessageCode = keyof typeof MESSAGES;
+export type Params = Readonly<Record<string, string | number>>;
+
+/** A failure as data: what a handler returns, what the batch runner turns into a MESSAGE. */
+export interface Failure {
+  readonly code: MessageCode;
+  readonly params: Params;
+  readonly line?: number | undefined;
+  readonly column?: number | undefined;
+}
+
+export function failure(code: MessageCode, params: Params = {}, at?: { line: number; column: number }): Failure {
+  return at ? { code, params, line: at.line, column: at.column } : { code, params };
+}
+
+/** Fills a code's template; a placeholder with no param stays visible so a missing param is noticed in tests. */
+export function formatMessage(code: MessageCode, params: Params): string {
+  return MESSAGES[code].message.replace(/\{(\w+)\}/g, (whole, key: string) =>
+    Object.hasOwn(params, key) ? String(params[key]) : whole,
+  );
+}
+
+/** The sentence with its position, as it appears in a MESSAGE. */
+export function describe(f: Failure): string {
+  const sentence = formatMessage(f.code, f.params);
+  if (f.line === undefined) return sentence;
+  const where = ` (line ${f.line}, column ${f.column})`;
+  return sentence.endsWith('.') ? sentence.slice(0, -1) + where + '.' : sentence + where;
+}
+
+/**
+ * The one exception type for input that stops a whole request (parse errors, limits) or a command deep in a
+ * layer that cannot return data (a secret that does not decrypt). `switch (err.code)` narrows.
+ */
+export class NoriError extends Error {
+  readonly failure: Failure;
+  constructor(f: Failure, options?: { cause?: unknown }) {
+    super(describe(f), options);
+    this.name = 'NoriError';
+    this.failure = f;
+  }
+  get code(): MessageCode {
+    return this.failure.code;
+  }
+}

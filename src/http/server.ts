@@ -1,0 +1,107 @@
+/**
+ * @module http/server
+ * The HTTP face of the engine: `POST /` and `POST /nql` take a batch, `GET /health` reports readiness.
+ * Authentication runs in onRequest, before any byte of the body is read, so a stranger cannot make nori
+ * buffer a large body. Every refusal is a RESPONSE document with its code.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
+import type { Engine } from '../engine.js';
+import { MESSAGES, failure, type Failure } from '../errors.js';
+import type { Principal } from '../principal.js';
+import { buildRequestFailure } from '../xml/build.js';
+
+export interface ServerOptions {
+  readonly engine: Engine;
+  readonly logger: Logger;
+  /** Largest XML body in bytes; a form-encoded body may be three times that (percent-encoding). */
+  readonly maxBodyBytes: number;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    principal?: Principal;
+  }
+}
+
+const XML_TYPE = 'text/xml; charset=utf-8';
+const BATCH_PATHS = new Set(['/', '/nql']);
+
+function refuse(reply: FastifyReply, f: Failure): FastifyReply {
+  return reply.code(MESSAGES[f.code].status).type(XML_TYPE).send(buildRequestFailure(f));
+}
+
+/** Maps fastify's own errors (body too large, bad media type) to nori codes. */
+function failureOf(err: FastifyError, req: FastifyRequest, limit: number): Failure | undefined {
+  switch (err.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return failure('LIMIT_BODY_SIZE', { limit });
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return failure('UNSUPPORTED_MEDIA_TYPE');
+    case 'FST_ERR_CTP_EMPTY_BODY':
+      return failure('XML_MALFORMED', { reason: 'the body is empty' });
+    default:
+      req.log.debug({ code: err.code }, 'unmapped request error');
+      return undefined;
+  }
+}
+
+export function createServer(options: ServerOptions): FastifyInstance {
+  const { engine, maxBodyBytes } = options;
+  const app = Fastify({
+    loggerInstance: options.logger as unknown as FastifyBaseLogger,
+    disableRequestLogging: true,
+    genReqId: () => randomUUID(),
+    bodyLimit: maxBodyBytes,
+    return503OnClosing: true,
+  });
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser(['application/xml', 'text/xml'], { parseAs: 'buffer', bodyLimit: maxBodyBytes }, (_req, body, done) => done(null, body));
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: maxBodyBytes * 3 }, (_req, body, done) => {
+    const nql = new URLSearchParams(body as string).get('NQL');
+    done(null, nql ?? '');
+  });
+
+  app.addHook('onRequest', async (req, reply) => {
+    if (req.method !== 'POST' || !BATCH_PATHS.has(req.routeOptions.url ?? '')) return;
+    const header = req.headers.authorization ?? '';
+    const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
+    if (!m) return refuse(reply.header('www-authenticate', 'Bearer realm="nori"'), failure('AUTH_REQUIRED'));
+    const principal = await engine.authenticate(m[1]!);
+    if (!principal) return refuse(reply.header('www-authenticate', 'Bearer realm="nori", error="invalid_token"'), failure('AUTH_INVALID'));
+    req.principal = principal;
+  });
+
+  // One line per request: id, method, path (never the query string, which may carry codes), status, duration.
+  app.addHook('onResponse', async (req, reply) => {
+    req.log.info(
+      { reqId: req.id, method: req.method, path: req.url.split('?')[0], status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10, contact: req.principal?.contactId },
+      'request',
+    );
+  });
+
+  const batch = async (req: FastifyRequest, reply: FastifyReply) => {
+    const body = req.body as Buffer | string | undefined;
+    if (body === undefined || body.length === 0) return refuse(reply, failure('XML_MALFORMED', { reason: 'the body is empty' }));
+    const result = await engine.run(body, req.principal!);
+    return reply.code(result.status).type(XML_TYPE).send(result.xml);
+  };
+  for (const path of BATCH_PATHS) app.post(path, batch);
+
+  app.get('/health', async (_req, reply) => {
+    const ok = await engine.healthy();
+    return reply.code(ok ? 200 : 503).send({ status: ok ? 'ok' : 'unavailable', database: engine.database.kind });
+  });
+
+  app.setNotFoundHandler((req, reply) => refuse(reply, failure('ROUTE_NOT_FOUND', { method: req.method, path: req.url.split('?')[0] ?? '' })));
+  app.setErrorHandler((err: FastifyError, req, reply) => {
+    const known = failureOf(err, req, maxBodyBytes);
+    if (known) return refuse(reply, known);
+    const incident = randomBytes(4).toString('hex');
+    req.log.error({ incident, err: { name: err.name, code: err.code, message: err.message } }, 'request failed unexpectedly');
+    return refuse(reply, failure('INTERNAL_ERROR', { incident }));
+  });
+  return app;
+}

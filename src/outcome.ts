@@ -1,0 +1,44 @@
+/**
+ * @module outcome
+ * What a command produced, as data: elements, a success message, or a failure. The batch runner collects
+ * one Answer per command and the response builder writes them out.
+ */
+import type { ElementDef } from '../schemas/types.js';
+import type { Verb } from './commands.js';
+import type { Failure } from './errors.js';
+import type { Row } from './store/elements.js';
+
+export interface Results {
+  readonly kind: 'results';
+  readonly element: ElementDef;
+  readonly rows: readonly Row[];
+  /** Fields to write; undefined: every readable field. */
+  readonly fields: readonly string[] | undefined;
+  readonly hits: number;
+  readonly page?: number;
+  readonly pages?: number;
+}
+
+export interface Done {
+  readonly kind: 'done';
+  readonly code: 'CREATED' | 'UPDATED' | 'DELETED' | 'KILLED';
+  readonly params: Failure['params'];
+  readonly elementID: string;
+}
+
+export interface Failed {
+  readonly kind: 'failed';
+  readonly failure: Failure;
+  readonly elementID?: string | undefined;
+}
+
+export type Outcome = Results | Done | Failed;
+
+/** One command's answer, in document order. */
+export interface Answer {
+  readonly verb: Verb | undefined;
+  readonly name: string | undefined;
+  readonly outcome: Outcome;
+}
+
+export const failed = (failure: Failure, elementID?: string): Failed => ({ kind: 'failed', failure, elementID });

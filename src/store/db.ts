@@ -1,0 +1,51 @@
+/**
+ * @module store/db
+ * Opens the database: PostgreSQL through `pg` when a URL is given, else the embedded PGlite (one connection,
+ * in a data folder or in memory). The only module besides the store's own that knows which one it is.
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import knexFactory, { type Knex } from 'knex';
+import ClientPgLite from 'knex-pglite';
+import pg from 'pg';
+
+// PostgreSQL returns bigint (COUNT) and numeric as strings; nori's counts fit in a double.
+pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
+
+export type DatabaseKind = 'postgres' | 'pglite';
+
+export interface DatabaseOptions {
+  /** PostgreSQL connection string. Absent: PGlite. */
+  readonly url?: string | undefined;
+  /** Schema for nori's tables on PostgreSQL (created if missing). */
+  readonly schema?: string | undefined;
+  /** Folder for PGlite's files; absent (with no url) means in memory. */
+  readonly dataDir?: string | undefined;
+  /** Most pooled connections to PostgreSQL. */
+  readonly poolSize?: number;
+}
+
+export interface Database {
+  readonly knex: Knex;
+  readonly kind: DatabaseKind;
+  close(): Promise<void>;
+}
+
+export async function openDatabase(options: DatabaseOptions): Promise<Database> {
+  if (options.url) {
+    const schema = options.schema;
+    const knex = knexFactory({
+      client: 'pg',
+      connection: options.url,
+      pool: { min: 0, max: options.poolSize ?? 10 },
+      ...(schema ? { searchPath: [schema] } : {}),
+    });
+    if (schema) await knex.raw('CREATE SCHEMA IF NOT EXISTS ??', [schema]);
+    return { knex, kind: 'postgres', close: () => knex.destroy() };
+  }
+  if (options.dataDir) mkdirSync(options.dataDir, { recursive: true });
+  // knex-pglite reads `filename`; an empty object means in memory.
+  const connection = (options.dataDir ? { filename: join(options.dataDir, 'pgdata') } : {}) as Knex.StaticConnectionConfig;
+  const knex = knexFactory({ client: ClientPgLite, dialect: 'postgres', connection });
+  return { knex, kind: 'pglite', close: () => knex.destroy() };
+}

@@ -1,0 +1,201 @@
+/**
+ * @module store/elements
+ * Reading and writing elements. Every value travels as a query binding; identifiers come only from the
+ * element definitions, never from a request.
+ */
+import type { Knex } from 'knex';
+import { columnOf, type ElementDef, type FieldDef } from '../../schemas/types.js';
+import type { FieldValue } from '../field-types.js';
+import type { Principal } from '../principal.js';
+import type { Keyring } from './secrets.js';
+
+/** A stored element by field name; secret fields are never read into it. */
+export type Row = Record<string, FieldValue>;
+
+export type Operator = '=' | '!=' | 'IN' | 'starts-with' | 'contains' | 'GT' | 'GT=' | 'LT' | 'LT=' | 'between';
+
+export interface Criterion {
+  readonly field: string;
+  readonly operator: Operator;
+  /** One value, two for between, any number for IN; null means "no value". */
+  readonly values: readonly FieldValue[];
+}
+
+export interface Sort {
+  readonly field: string;
+  readonly descending: boolean;
+}
+
+export interface SearchQuery {
+  /** Blocks ORed together; criteria inside one block ANDed. Empty: everything visible. */
+  readonly blocks: readonly (readonly Criterion[])[];
+  readonly sort: readonly Sort[];
+  readonly limit: number;
+  readonly offset: number;
+}
+
+const readableColumns = new WeakMap<ElementDef, readonly (readonly [string, string])[]>();
+
+/** [field, column] of every field a read returns: all but secrets. */
+function readable(element: ElementDef): readonly (readonly [string, string])[] {
+  let cols = readableColumns.get(element);
+  if (!cols) {
+    cols = Object.entries(element.fields)
+      .filter(([, def]) => def.type !== 'secret')
+      .map(([name]) => [name, columnOf(name)] as const);
+    readableColumns.set(element, cols);
+  }
+  return cols;
+}
+
+function toRow(element: ElementDef, record: Record<string, unknown>): Row {
+  const row: Row = {};
+  for (const [field, column] of readable(element)) row[field] = (record[column] ?? null) as FieldValue;
+  return row;
+}
+
+/** Values by column, secrets encrypted with the table and column as context. */
+function toRecord(element: ElementDef, values: ReadonlyMap<string, FieldValue>, keyring: Keyring): Record<string, unknown> {
+  const record: Record<string, unknown> = {};
+  for (const [field, value] of values) {
+    const def = element.fields[field] as FieldDef;
+    const column = columnOf(field);
+    record[column] = def.type === 'secret' && typeof value === 'string' ? keyring.encrypt(value, `${element.table}.${column}`) : value;
+  }
+  return record;
+}
+
+export async function insertElement(trx: Knex.Transaction, element: ElementDef, values: ReadonlyMap<string, FieldValue>, keyring: Keyring): Promise<number> {
+  const [inserted] = await trx(element.table).insert(toRecord(element, values, keyring)).returning('id');
+  return Number((inserted as { id: number }).id);
+}
+
+export async function selectByIds(trx: Knex.Transaction, element: ElementDef, ids: readonly number[], forUpdate = false): Promise<Row[]> {
+  const q = trx(element.table).select(readable(element).map(([, c]) => c)).whereIn('id', ids).orderBy('id');
+  if (forUpdate) q.forUpdate();
+  return (await q).map((r: Record<string, unknown>) => toRow(element, r));
+}
+
+/**
+ * Writes the values and moves MODIFICATIONDATE forward: to now, and always at least a millisecond past the
+ * stored one, so optimistic locking tells two quick writes apart even across processes with skewed clocks.
+ */
+export async function updateElement(trx: Knex.Transaction, element: ElementDef, ids: readonly number[], values: ReadonlyMap<string, FieldValue>, keyring: Keyring): Promise<void> {
+  const record = toRecord(element, values, keyring);
+  record.modificationdate = trx.raw(`GREATEST(?::timestamptz, modificationdate + interval '1 millisecond')`, [new Date()]);
+  await trx(element.table).update(record).whereIn('id', ids);
+}
+
+export async function killElements(trx: Knex.Transaction, element: ElementDef, ids: readonly number[]): Promise<void> {
+  await trx(element.table).delete().whereIn('id', ids);
+}
+
+/** Whether an active element has this value in this field (references, uniqueness). */
+export async function activeValueExists(trx: Knex.Transaction, element: ElementDef, field: string, value: FieldValue, exceptIds: readonly number[] = []): Promise<boolean> {
+  const q = trx(element.table).first('id').where(columnOf(field), value).andWhere('activity', 1);
+  if (exceptIds.length) q.whereNotIn('id', exceptIds);
+  return (await q) !== undefined;
+}
+
+export async function countWhere(trx: Knex.Transaction, element: ElementDef, field: string, values: readonly FieldValue[], activeOnly: boolean): Promise<number> {
+  const q = trx(element.table).count({ n: '*' }).whereIn(columnOf(field), values as string[]);
+  if (activeOnly) q.andWhere('activity', 1);
+  const [r] = await q;
+  return Number((r as { n: number }).n);
+}
+
+/** Decrypts one element's secret fields, for the parts of nori that use them (never for a response). */
+export async function readSecrets(trx: Knex | Knex.Transaction, element: ElementDef, id: number, keyring: Keyring): Promise<Record<string, string | null>> {
+  const secrets = Object.entries(element.fields).filter(([, d]) => d.type === 'secret').map(([n]) => n);
+  const record = await trx(element.table).first(secrets.map(columnOf)).where('id', id);
+  const out: Record<string, string | null> = {};
+  for (const field of secrets) {
+    const column = columnOf(field);
+    const stored = record?.[column] as string | null | undefined;
+    out[field] = stored ? keyring.decrypt(stored, `${element.table}.${column}`, { element: element.name, id }) : null;
+  }
+  return out;
+}
+
+function applyCriterion(q: Knex.QueryBuilder, c: Criterion): void {
+  const column = columnOf(c.field);
+  const [value] = c.values;
+  switch (c.operator) {
+    case '=':
+      if (value === null) q.whereNull(column);
+      else q.where(column, value as Knex.Value);
+      return;
+    case '!=':
+      if (value === null) q.whereNotNull(column);
+      else q.where((w) => w.whereNot(column, value as Knex.Value).orWhereNull(column));
+      return;
+    case 'IN':
+      q.whereIn(column, c.values as Knex.Value[]);
+      return;
+    case 'starts-with':
+      q.whereRaw(`starts_with(??, ?)`, [column, value as string]);
+      return;
+    case 'contains':
+      // strpos, not LIKE: the caller's % and _ are plain characters.
+      q.whereRaw(`strpos(??, ?) > 0`, [column, value as string]);
+      return;
+    case 'GT':
+      q.where(column, '>', value as Knex.Value);
+      return;
+    case 'GT=':
+      q.where(column, '>=', value as Knex.Value);
+      return;
+    case 'LT':
+      q.where(column, '<', value as Knex.Value);
+      return;
+    case 'LT=':
+      q.where(column, '<=', value as Knex.Value);
+      return;
+    case 'between':
+      q.whereBetween(column, [c.values[0] as Knex.Value, c.values[1] as Knex.Value]);
+      return;
+  }
+}
+
+function applyVisibility(q: Knex.QueryBuilder, element: ElementDef, p: Principal): void {
+  if (p.admin || element.adminWrite) return;
+  q.where((w) => {
+    w.where('ownerid', p.contactId);
+    if (p.groups.length) w.orWhereIn('groupid', [...p.groups]);
+    if ('PUBLIC' in element.fields) w.orWhereIn('public', ['R', 'W']);
+  });
+}
+
+function filtered(trx: Knex.Transaction, element: ElementDef, query: Pick<SearchQuery, 'blocks'>, p: Principal): Knex.QueryBuilder {
+  const q = trx(element.table);
+  applyVisibility(q, element, p);
+  // Deleted elements (ACTIVITY=0) stay out unless a block asks about ACTIVITY itself.
+  const blocks = query.blocks.length ? query.blocks : [[]];
+  q.where((outer) => {
+    for (const block of blocks) {
+      outer.orWhere((inner) => {
+        if (!block.some((c) => c.field === 'ACTIVITY')) inner.where('activity', 1);
+        for (const c of block) applyCriterion(inner, c);
+      });
+    }
+  });
+  return q;
+}
+
+export async function countElements(trx: Knex.Transaction, element: ElementDef, query: Pick<SearchQuery, 'blocks'>, p: Principal): Promise<number> {
+  const [r] = await filtered(trx, element, query, p).count({ n: '*' });
+  return Number((r as { n: number }).n);
+}
+
+export async function searchElements(trx: Knex.Transaction, element: ElementDef, query: SearchQuery, p: Principal): Promise<{ rows: Row[]; hits: number }> {
+  const q = filtered(trx, element, query, p)
+    .select([...readable(element).map(([, c]) => c), trx.raw('count(*) OVER () AS nori_hits')])
+    .limit(query.limit)
+    .offset(query.offset);
+  for (const s of query.sort) q.orderBy(columnOf(s.field), s.descending ? 'desc' : 'asc', s.descending ? 'last' : 'first');
+  q.orderBy('id', 'asc');
+  const records: Record<string, unknown>[] = await q;
+  // count(*) OVER () gives the total in the same query; a page past the end has no row to carry it.
+  const hits = records.length ? Number(records[0]!.nori_hits) : query.offset > 0 ? await countElements(trx, element, query, p) : 0;
+  return { rows: records.map((r) => toRow(element, r)), hits };
+}

@@ -1,0 +1,27 @@
+/**
+ * @module store/migrate
+ * Runs the migrations, which are modules compiled with nori (no directory scanning, so they work the same
+ * from source, from dist/ and from an installed package).
+ */
+import type { Knex } from 'knex';
+import * as initial from './migrations/001-initial.js';
+
+interface Migration {
+  readonly name: string;
+  up(knex: Knex): Promise<void>;
+  down(knex: Knex): Promise<void>;
+}
+
+const MIGRATIONS: readonly Migration[] = [{ name: '001-initial', ...initial }];
+
+const source: Knex.MigrationSource<Migration> = {
+  getMigrations: () => Promise.resolve([...MIGRATIONS]),
+  getMigrationName: (m) => m.name,
+  getMigration: (m) => Promise.resolve(m),
+};
+
+/** Brings the database to the latest version; returns the names of the migrations it ran. */
+export async function migrateLatest(knex: Knex): Promise<string[]> {
+  const [, ran] = (await knex.migrate.latest({ migrationSource: source, tableName: 'nori_migrations' })) as [number, string[]];
+  return ran;
+}

@@ -1,0 +1,242 @@
+/**
+ * @module validate
+ * Turns one command's XML node into a typed Command, or a Failure naming the offending thing and where it
+ * is. Everything the schema allows is checked here, before any command of the batch touches the database.
+ */
+import { ELEMENTS } from '../schemas/index.js';
+import type { ElementDef, FieldDef } from '../schemas/types.js';
+import type { Command, Position, Verb } from './commands.js';
+import { VERBS } from './commands.js';
+import { failure, type Failure } from './errors.js';
+import { isReadError, readValue, type FieldValue } from './field-types.js';
+import type { Criterion, Operator, Sort } from './store/elements.js';
+import type { XmlNode } from './xml/parse.js';
+
+export interface ValidateOptions {
+  readonly maxPageSize: number;
+  /** Most IDs in one ID list. */
+  readonly maxIds: number;
+}
+
+const OPERATORS: ReadonlySet<string> = new Set<Operator>(['=', '!=', 'IN', 'starts-with', 'contains', 'GT', 'GT=', 'LT', 'LT=', 'between']);
+const TEXT_OPERATORS: ReadonlySet<string> = new Set(['starts-with', 'contains']);
+const ORDER_OPERATORS: ReadonlySet<string> = new Set(['GT', 'GT=', 'LT', 'LT=', 'between']);
+const TEXT_TYPES: ReadonlySet<string> = new Set(['text', 'url', 'enum', 'reference']);
+const ID_VERBS: ReadonlySet<Verb> = new Set(['GET', 'UPDATE', 'DELETE', 'KILL', 'AUTHORIZE', 'CALL']);
+const CHILDREN: Readonly<Record<Verb, readonly string[]>> = {
+  CREATE: [], GET: ['RETURN'], SEARCH: ['PAGINATE', 'SORT', 'RETURN'], COUNT: [], UPDATE: [], DELETE: [], KILL: [], AUTHORIZE: [], CALL: [],
+};
+
+/** Thrown inside this module only, to leave deep checks early; caught by validateCommand. */
+class Invalid {
+  constructor(readonly failure: Failure) {}
+}
+
+const at = (n: XmlNode): Position => ({ line: n.line, column: n.column });
+const fail = (code: Failure['code'], params: Failure['params'], node: XmlNode): never => {
+  throw new Invalid(failure(code, params, at(node)));
+};
+
+function checkAttributes(node: XmlNode, allowed: readonly string[]): void {
+  for (const name of Object.keys(node.attributes)) {
+    if (!allowed.includes(name)) fail('UNKNOWN_ATTRIBUTE', { tag: node.name, name }, node);
+  }
+}
+
+function checkNoText(node: XmlNode): void {
+  if (node.text.trim() !== '') fail('UNEXPECTED_TEXT', { parent: node.name, text: node.text.trim().slice(0, 40) }, node);
+}
+
+function fieldOf(element: ElementDef, node: XmlNode): [string, FieldDef] {
+  const def = element.fields[node.name];
+  if (!def) return fail('UNKNOWN_FIELD', { element: element.name, name: node.name }, node);
+  return [node.name, def];
+}
+
+function value(def: FieldDef, field: string, text: string, node: XmlNode): FieldValue {
+  const v = readValue(def.type === 'secret' ? text : text.trim(), def);
+  if (!isReadError(v)) return v;
+  if (v.kind === 'too-long') return fail('VALUE_TOO_LONG', { field, limit: v.limit }, node);
+  // A secret's value is never echoed, not even when it is wrong.
+  const got = def.type === 'secret' ? '' : `, not "${text.trim().slice(0, 80)}"`;
+  return fail('INVALID_VALUE', { field, expected: v.expected, got }, node);
+}
+
+function parseIds(node: XmlNode, verb: Verb, options: ValidateOptions): number[] {
+  const raw = node.attributes.ID;
+  if (raw === undefined || raw.trim() === '') return fail('MISSING_ID', { verb, element: node.name }, node);
+  const parts = raw.split(',').map((s) => s.trim());
+  const ids = new Set<number>();
+  for (const part of parts) {
+    const n = /^[0-9]{1,10}$/.test(part) ? Number(part) : NaN;
+    if (!(n >= 1 && n <= 2_147_483_647)) fail('INVALID_ID', { got: `, not "${raw.slice(0, 80)}"` }, node);
+    ids.add(n);
+  }
+  if (ids.size > options.maxIds) fail('INVALID_ID', { got: ` (at most ${options.maxIds} IDs in one list)` }, node);
+  return [...ids];
+}
+
+/** CREATE and UPDATE: one INFO whose children are writable fields. */
+function parseValues(verb: 'CREATE' | 'UPDATE', element: ElementDef, info: XmlNode) {
+  checkAttributes(info, []);
+  checkNoText(info);
+  const values = new Map<string, FieldValue>();
+  let unmodifiedSince: { date: Date; toSecond: boolean } | undefined;
+  for (const child of info.children) {
+    const [field, def] = fieldOf(element, child);
+    checkAttributes(child, []);
+    if (child.children.length) fail('UNEXPECTED_ELEMENT', { name: child.children[0]!.name, parent: field, expected: 'a value' }, child.children[0]!);
+    if (values.has(field) || (field === 'MODIFICATIONDATE' && unmodifiedSince)) fail('DUPLICATE_FIELD', { field }, child);
+    if (verb === 'UPDATE' && field === 'MODIFICATIONDATE') {
+      const date = value(def, field, child.text, child);
+      if (!(date instanceof Date)) return fail('INVALID_VALUE', { field, expected: 'the MODIFICATIONDATE you read', got: '' }, child);
+      unmodifiedSince = { date, toSecond: !child.text.includes('.') };
+      continue;
+    }
+    if (field === 'AUTHORIZATION_STATE') fail('STATE_READONLY', {}, child);
+    if (def.writable === 'nori' || (def.writable === 'create' && verb === 'UPDATE')) fail('READONLY_FIELD', { field }, child);
+    const v = value(def, field, child.text, child);
+    if (v === null && (def.required || def.default !== undefined)) fail('MISSING_FIELD', { element: element.name, field }, child);
+    values.set(field, v);
+  }
+  if (verb === 'CREATE') {
+    for (const [field, def] of Object.entries(element.fields)) {
+      if (def.required && !values.has(field)) fail('MISSING_FIELD', { element: element.name, field }, info);
+    }
+  }
+  return { values, unmodifiedSince };
+}
+
+function parseCriterion(element: ElementDef, node: XmlNode): Criterion {
+  const [field, def] = fieldOf(element, node);
+  checkAttributes(node, ['operator']);
+  if (def.type === 'secret') fail('SECRET_FIELD', { field }, node);
+  if (node.children.length) fail('UNEXPECTED_ELEMENT', { name: node.children[0]!.name, parent: field, expected: 'a value' }, node.children[0]!);
+  const operator = node.attributes.operator ?? '=';
+  const allowed = [...OPERATORS].join(', ');
+  if (!OPERATORS.has(operator)) fail('UNKNOWN_OPERATOR', { operator, allowed }, node);
+  if (TEXT_OPERATORS.has(operator) && !TEXT_TYPES.has(def.type)) fail('UNKNOWN_OPERATOR', { operator, allowed: `=, !=, IN, GT, GT=, LT, LT=, between for ${field}` }, node);
+  if (ORDER_OPERATORS.has(operator) && def.type === 'flag') fail('UNKNOWN_OPERATOR', { operator, allowed: `=, !=, IN for ${field}` }, node);
+  const text = node.text.trim();
+  if (operator === 'IN') return { field, operator, values: text.split(',').map((t) => value(def, field, t, node)) };
+  if (operator === 'between') {
+    const parts = text.split('/');
+    if (parts.length !== 2) fail('INVALID_VALUE', { field, expected: 'two values separated by / for between', got: '' }, node);
+    return { field, operator, values: parts.map((t) => value(def, field, t, node)) };
+  }
+  const v = value(def, field, text, node);
+  if (v === null && operator !== '=' && operator !== '!=') fail('INVALID_VALUE', { field, expected: `a value for ${operator}`, got: '' }, node);
+  return { field, operator: operator as Operator, values: [v] };
+}
+
+function parseReturn(element: ElementDef, node: XmlNode): string[] {
+  checkAttributes(node, []);
+  checkNoText(node);
+  const fields = ['ID'];
+  for (const info of node.children) {
+    if (info.name !== 'INFO') fail('UNEXPECTED_ELEMENT', { name: info.name, parent: 'RETURN', expected: '<INFO>' }, info);
+    for (const f of info.children) {
+      const [field, def] = fieldOf(element, f);
+      if (def.type === 'secret') fail('SECRET_FIELD', { field }, f);
+      if (!fields.includes(field)) fields.push(field);
+    }
+  }
+  return fields;
+}
+
+function intAttribute(node: XmlNode, name: string, fallback: number, max: number): number {
+  const raw = node.attributes[name];
+  if (raw === undefined) return fallback;
+  const n = /^[0-9]{1,9}$/.test(raw.trim()) ? Number(raw) : NaN;
+  if (!(n >= 1 && n <= max)) fail('INVALID_VALUE', { field: `${node.name} ${name}`, expected: `a whole number from 1 to ${max}`, got: `, not "${raw.slice(0, 20)}"` }, node);
+  return n;
+}
+
+function parseSort(element: ElementDef, node: XmlNode): Sort {
+  checkAttributes(node, ['select', 'order']);
+  const select = node.attributes.select ?? '';
+  const def = element.fields[select];
+  if (!def) fail('UNKNOWN_FIELD', { element: element.name, name: select }, node);
+  if (def!.type === 'secret') fail('SECRET_FIELD', { field: select }, node);
+  const order = node.attributes.order ?? 'ascending';
+  if (order !== 'ascending' && order !== 'descending') fail('INVALID_VALUE', { field: 'SORT order', expected: 'ascending or descending', got: `, not "${order.slice(0, 20)}"` }, node);
+  return { field: select, descending: order === 'descending' };
+}
+
+function buildCommand(node: XmlNode, options: ValidateOptions): Command {
+  if (!(VERBS as readonly string[]).includes(node.name)) fail('UNKNOWN_VERB', { name: node.name }, node);
+  const verb = node.name as Verb;
+  checkAttributes(node, ['name']);
+  checkNoText(node);
+  const name = node.attributes.name;
+  const extras = CHILDREN[verb];
+  const elementNodes = node.children.filter((c) => !extras.includes(c.name));
+  if (elementNodes.length !== 1) {
+    if (!elementNodes.length) fail('MISSING_ELEMENT', { parent: verb, expected: 'one <WEBAPI> or <WEBACCOUNT>' }, node);
+    fail('UNEXPECTED_ELEMENT', { name: elementNodes[1]!.name, parent: verb, expected: 'one element per command' }, elementNodes[1]!);
+  }
+  const elementNode = elementNodes[0]!;
+  const element = ELEMENTS.get(elementNode.name);
+  if (!element) return fail('UNKNOWN_ELEMENT', { name: elementNode.name }, elementNode);
+  const base = { name, element, at: at(node) };
+  const ids = ID_VERBS.has(verb) ? parseIds(elementNode, verb, options) : [];
+  if (verb === 'AUTHORIZE' || verb === 'CALL') return { ...base, verb, ids };
+  checkAttributes(elementNode, ID_VERBS.has(verb) ? ['ID'] : []);
+  checkNoText(elementNode);
+
+  const infos = elementNode.children.filter((c) => c.name === 'INFO');
+  const returns = [...node.children, ...elementNode.children].filter((c) => c.name === 'RETURN');
+  for (const c of elementNode.children) {
+    const allowedHere = c.name === 'INFO' ? verb !== 'GET' && verb !== 'DELETE' && verb !== 'KILL' : c.name === 'RETURN' && extras.includes('RETURN');
+    if (!allowedHere) fail('UNEXPECTED_ELEMENT', { name: c.name, parent: elementNode.name, expected: verb === 'GET' ? '<RETURN>' : '<INFO>' }, c);
+  }
+  if (returns.length > 1) fail('UNEXPECTED_ELEMENT', { name: 'RETURN', parent: verb, expected: 'one <RETURN>' }, returns[1]!);
+  const fields = returns[0] ? parseReturn(element, returns[0]) : undefined;
+
+  switch (verb) {
+    case 'CREATE':
+    case 'UPDATE': {
+      if (infos.length !== 1) fail(infos.length ? 'UNEXPECTED_ELEMENT' : 'MISSING_ELEMENT', { name: 'INFO', parent: elementNode.name, expected: 'one <INFO>' }, infos[1] ?? elementNode);
+      const { values, unmodifiedSince } = parseValues(verb, element, infos[0]!);
+      if (verb === 'CREATE') return { ...base, verb, values };
+      if (!values.size) fail('MISSING_ELEMENT', { parent: 'INFO', expected: 'at least one field to update' }, infos[0]!);
+      return { ...base, verb, ids, values, unmodifiedSince };
+    }
+    case 'GET':
+      return { ...base, verb, ids, fields };
+    case 'DELETE':
+    case 'KILL':
+      return { ...base, verb, ids };
+    case 'SEARCH':
+    case 'COUNT': {
+      const blocks = infos.map((info) => {
+        checkAttributes(info, []);
+        checkNoText(info);
+        return info.children.map((c) => parseCriterion(element, c));
+      });
+      if (verb === 'COUNT') return { ...base, verb, blocks };
+      const paginates = node.children.filter((c) => c.name === 'PAGINATE');
+      if (paginates.length > 1) fail('UNEXPECTED_ELEMENT', { name: 'PAGINATE', parent: verb, expected: 'one <PAGINATE>' }, paginates[1]!);
+      const paginate = paginates[0];
+      if (paginate) checkAttributes(paginate, ['display', 'page']);
+      const display = paginate ? intAttribute(paginate, 'display', options.maxPageSize, options.maxPageSize) : options.maxPageSize;
+      const page = paginate ? intAttribute(paginate, 'page', 1, 1_000_000) : 1;
+      const sort = node.children.filter((c) => c.name === 'SORT').map((c) => parseSort(element, c));
+      return { ...base, verb, blocks, sort, display, page, fields };
+    }
+  }
+}
+
+/** One command node to a Command, or the first thing wrong with it. */
+export function validateCommand(node: XmlNode, options: ValidateOptions): Command | Failure {
+  try {
+    return buildCommand(node, options);
+  } catch (e) {
+    if (e instanceof Invalid) return e.failure;
+    throw e;
+  }
+}
+
+export function isFailure(x: Command | Failure): x is Failure {
+  return 'code' in x;
+}

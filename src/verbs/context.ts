@@ -1,0 +1,50 @@
+/**
+ * @module verbs/context
+ * What every handler receives, and the checks the writing verbs share: the element must be visible, writable
+ * and (unless only being unlocked) not locked.
+ */
+import type { Knex } from 'knex';
+import type { ElementDef } from '../../schemas/types.js';
+import type { Command, Verb } from '../commands.js';
+import { failure, type Failure } from '../errors.js';
+import type { Outcome } from '../outcome.js';
+import { canRead, canWrite, type Principal } from '../principal.js';
+import { selectByIds, type Row } from '../store/elements.js';
+import type { Keyring } from '../store/secrets.js';
+
+export interface HandlerContext {
+  readonly trx: Knex.Transaction;
+  readonly principal: Principal;
+  readonly keyring: Keyring;
+}
+
+export type Handler<C extends Command = Command> = (command: C, ctx: HandlerContext) => Promise<Outcome>;
+
+const ACTIONS: Partial<Record<Verb, string>> = { UPDATE: 'update', DELETE: 'delete', KILL: 'kill', CREATE: 'create' };
+
+/** The rows of these IDs if the principal may see them all, or the failure that says why not. */
+export async function loadVisible(ctx: HandlerContext, element: ElementDef, ids: readonly number[], forUpdate: boolean): Promise<Row[] | Failure> {
+  const rows = await selectByIds(ctx.trx, element, ids, forUpdate);
+  const found = new Map(rows.map((r) => [r.ID as number, r]));
+  const missing = ids.filter((id) => !found.has(id));
+  // Strangers learn nothing about existence: a missing element and a hidden one answer alike.
+  const hidden = ids.filter((id) => !found.has(id) || !canRead(ctx.principal, element, found.get(id)!));
+  if (hidden.length && !ctx.principal.admin) return failure('NOT_VISIBLE', { element: element.name, id: hidden.join(',') });
+  if (missing.length) return failure('NOT_FOUND', { element: element.name, id: missing.join(',') });
+  return ids.map((id) => found.get(id)!);
+}
+
+/** Visible, writable and not locked; `unlocking` lets an UPDATE that only sets ISLOCKED through. */
+export async function loadWritable(ctx: HandlerContext, verb: Verb, element: ElementDef, ids: readonly number[], unlocking = false): Promise<Row[] | Failure> {
+  const rows = await loadVisible(ctx, element, ids, true);
+  if (!Array.isArray(rows)) return rows;
+  const action = ACTIONS[verb] ?? verb.toLowerCase();
+  if (element.adminWrite && !ctx.principal.admin) return failure('ADMIN_ONLY', { action, element: element.name });
+  const denied = rows.filter((r) => !canWrite(ctx.principal, element, r)).map((r) => r.ID);
+  if (denied.length) return failure('FORBIDDEN', { element: element.name, id: denied.join(','), action });
+  const locked = rows.filter((r) => r.ISLOCKED === 1).map((r) => r.ID);
+  if (locked.length && !unlocking) return failure('LOCKED', { element: element.name, id: locked.join(','), action });
+  return rows;
+}
+
+export const isRows = (x: Row[] | Failure): x is Row[] => Array.isArray(x);

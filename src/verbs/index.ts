@@ -1,0 +1,35 @@
+/**
+ * @module verbs
+ * The handler of each verb. AUTHORIZE and CALL are parsed and answered; their flows come with the
+ * authorization and plugin work.
+ */
+import type { Command, Verb } from '../commands.js';
+import { failure } from '../errors.js';
+import { failed } from '../outcome.js';
+import type { Handler } from './context.js';
+import { create } from './create.js';
+import { count, get, search } from './read.js';
+import { remove } from './remove.js';
+import { update } from './update.js';
+
+const notAvailable: Handler = (cmd) => Promise.resolve(failed(failure('NOT_AVAILABLE', { verb: cmd.verb })));
+
+export const HANDLERS: ReadonlyMap<Verb, Handler> = new Map<Verb, Handler>([
+  ['CREATE', create as Handler],
+  ['GET', get as Handler],
+  ['SEARCH', search as Handler],
+  ['COUNT', count as Handler],
+  ['UPDATE', update as Handler],
+  ['DELETE', remove as Handler],
+  ['KILL', remove as Handler],
+  ['AUTHORIZE', notAvailable],
+  ['CALL', notAvailable],
+]);
+
+export function handlerFor(command: Command): Handler {
+  const h = HANDLERS.get(command.verb);
+  if (!h) throw new Error(`no handler for ${command.verb}`);
+  return h;
+}
+
+export type { Handler, HandlerContext } from './context.js';

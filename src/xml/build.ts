@@ -1,0 +1,55 @@
+/**
+ * @module xml/build
+ * Writes the RESPONSE document. The only module that imports xmlbuilder2, which escapes every text and
+ * attribute value. Secret fields are filtered here as a last line of defence, whatever a handler returns.
+ */
+import { create } from 'xmlbuilder2';
+import type { XMLBuilder } from 'xmlbuilder2/lib/interfaces.js';
+import { MESSAGES, describe, type Failure } from '../errors.js';
+import { writeValue } from '../field-types.js';
+import type { Answer, Results } from '../outcome.js';
+
+function attrs(pairs: Record<string, string | number | undefined>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(pairs)) if (v !== undefined) out[k] = String(v);
+  return out;
+}
+
+function writeResults(parent: XMLBuilder, answer: Answer, r: Results): void {
+  const results = parent.ele('RESULTS', attrs({ command: answer.verb, name: answer.name, hits: r.hits, page: r.page, pages: r.pages }));
+  const names = (r.fields ?? Object.keys(r.element.fields)).filter((f) => r.element.fields[f]?.type !== 'secret');
+  for (const row of r.rows) {
+    const info = results.ele(r.element.name, { ID: String(row.ID) }).ele('INFO');
+    for (const field of names) {
+      const def = r.element.fields[field]!;
+      const value = row[field] ?? null;
+      if (value === null) info.ele(field);
+      else info.ele(field).txt(writeValue(value, def));
+    }
+  }
+}
+
+function writeFailure(parent: XMLBuilder, f: Failure, extra: Record<string, string | number | undefined>): void {
+  const spec = MESSAGES[f.code];
+  parent.ele('MESSAGE', attrs({ ...extra, msgType: spec.msgType, errorCode: f.code, line: f.line, column: f.column })).txt(describe(f));
+}
+
+/** The RESPONSE for a batch that ran: one RESULTS or MESSAGE per command, in order. */
+export function buildResponse(answers: readonly Answer[]): string {
+  const root = create({ version: '1.0', encoding: 'UTF-8' }).ele('RESPONSE');
+  for (const answer of answers) {
+    const o = answer.outcome;
+    const common = { command: answer.verb, name: answer.name };
+    if (o.kind === 'results') writeResults(root, answer, o);
+    else if (o.kind === 'failed') writeFailure(root, o.failure, { ...common, elementID: o.elementID });
+    else root.ele('MESSAGE', attrs({ ...common, msgType: 0, elementID: o.elementID })).txt(describe({ code: o.code, params: o.params }));
+  }
+  return root.end({ prettyPrint: false });
+}
+
+/** The RESPONSE for a request refused as a whole (malformed XML, a limit, no API key). */
+export function buildRequestFailure(f: Failure): string {
+  const root = create({ version: '1.0', encoding: 'UTF-8' }).ele('RESPONSE');
+  writeFailure(root, f, {});
+  return root.end({ prettyPrint: false });
+}

@@ -1,0 +1,56 @@
+/**
+ * Engines for tests, on the database this run is for: NORI_TEST_DB=postgres (a fresh schema per engine on
+ * TEST_DATABASE_URL, default postgres://postgres@127.0.0.1:5432/test) or NORI_TEST_DB=pglite (in memory).
+ */
+import { randomBytes } from 'node:crypto';
+import knexFactory from 'knex';
+import pino from 'pino';
+import { createEngine, type Engine, type EngineOptions } from '../../src/engine.js';
+import type { Principal } from '../../src/principal.js';
+
+export const TEST_DB = process.env.NORI_TEST_DB === 'postgres' ? 'postgres' : 'pglite';
+export const PG_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+export const TEST_KEY = randomBytes(32).toString('base64');
+const RUN = `nori_t${process.pid}_${randomBytes(3).toString('hex')}`;
+const schemas: string[] = [];
+
+export const ADMIN: Principal = Object.freeze({ contactId: 1, groups: [], admin: true });
+export const ALICE: Principal = Object.freeze({ contactId: 2, groups: [10], admin: false });
+export const BOB: Principal = Object.freeze({ contactId: 3, groups: [10], admin: false });
+export const CAROL: Principal = Object.freeze({ contactId: 4, groups: [20], admin: false });
+
+/** A fresh schema name on PostgreSQL, remembered for the final clean-up. */
+export function freshSchema(): string {
+  const schema = `${RUN}_${schemas.length}`;
+  schemas.push(schema);
+  return schema;
+}
+
+export async function makeEngine(options: Partial<EngineOptions> = {}): Promise<Engine> {
+  const database = TEST_DB === 'postgres' ? { url: PG_URL, schema: freshSchema(), poolSize: 4 } : {};
+  return createEngine({ database, secretKeys: [TEST_KEY], logger: pino({ level: 'silent' }), ...options });
+}
+
+/** Mocha hooks: one engine for the suite, tables emptied before each test. */
+export function useEngine(options: Partial<EngineOptions> = {}): { readonly engine: Engine } {
+  const holder = {} as { engine: Engine };
+  before(async function () {
+    this.timeout(60_000);
+    holder.engine = await makeEngine(options);
+  });
+  beforeEach(async () => {
+    await holder.engine.database.knex.raw('TRUNCATE webaccount, webapi, nori_api_keys RESTART IDENTITY');
+  });
+  after(async () => holder.engine?.close());
+  return holder;
+}
+
+export async function dropTestSchemas(): Promise<void> {
+  if (!schemas.length) return;
+  const knex = knexFactory({ client: 'pg', connection: PG_URL });
+  try {
+    for (const s of schemas) await knex.raw('DROP SCHEMA IF EXISTS ?? CASCADE', [s]);
+  } finally {
+    await knex.destroy();
+  }
+}
