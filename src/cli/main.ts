@@ -2,13 +2,15 @@
  * @module cli/main
  * The `nori` command: serve, exec, migrate, keys. Configuration comes from the environment (README).
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import pino, { type Logger } from 'pino';
 import { ConfigError, loadConfig, type Config } from '../config.js';
 import { createEngine, type Engine } from '../engine.js';
 import { createServer } from '../http/server.js';
 import type { Principal } from '../principal.js';
+import { DataDirInUseError } from '../store/db.js';
 
 const USAGE = `nori: XML commands over WEBAPI and WEBACCOUNT
 
@@ -53,8 +55,21 @@ function contactOf(text: string | undefined): number {
   return n;
 }
 
+/**
+ * A newcomer on the embedded default has no key and cannot run `nori keys create` beside the running server
+ * (the folder is locked), so the first start writes an admin key to a file only its user can read.
+ */
+async function bootstrapAdminKey(engine: Engine, config: Config, logger: Logger): Promise<void> {
+  const file = join(config.dataDir, 'admin.key');
+  if (config.databaseUrl || existsSync(file) || (await engine.keys.list()).length) return;
+  const { key } = await engine.keys.create({ contactId: 1, admin: true, label: 'bootstrap (admin.key)' });
+  writeFileSync(file, key + '\n', { mode: 0o600, flag: 'wx' });
+  logger.warn({ file }, 'no API key yet: wrote an admin key for contact 1 to this file; revoke it once you have your own');
+}
+
 async function serve(config: Config, logger: Logger): Promise<number> {
   const engine = await openEngine(config, logger);
+  await bootstrapAdminKey(engine, config, logger);
   const app = createServer({ engine, logger, maxBodyBytes: config.limits.maxBytes });
   await app.listen({ host: config.host, port: config.port });
   logger.info({ database: engine.database.kind, url: `http://${config.host}:${config.port}/` }, 'nori is listening');
@@ -164,7 +179,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
         throw new UsageError(`unknown command "${command}"`);
     }
   } catch (e) {
-    if (e instanceof UsageError || e instanceof ConfigError) {
+    if (e instanceof UsageError || e instanceof ConfigError || e instanceof DataDirInUseError) {
       console.error(`nori: ${e.message}${e instanceof UsageError ? `\n\n${USAGE}` : ''}`);
       return 2;
     }

@@ -5,7 +5,7 @@
  * buffer a large body. Every refusal is a RESPONSE document with its code.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { Engine } from '../engine.js';
 import { MESSAGES, failure, type Failure } from '../errors.js';
@@ -52,7 +52,8 @@ export function createServer(options: ServerOptions): FastifyInstance {
   const { engine, maxBodyBytes } = options;
   const app = Fastify({
     loggerInstance: options.logger as unknown as FastifyBaseLogger,
-    disableRequestLogging: true,
+    // nori writes its own one line per request (onResponse below), without query strings.
+    logController: new LogController({ disableRequestLogging: true }),
     genReqId: () => randomUUID(),
     bodyLimit: maxBodyBytes,
     return503OnClosing: true,
@@ -74,10 +75,10 @@ export function createServer(options: ServerOptions): FastifyInstance {
     req.principal = principal;
   });
 
-  // One line per request: id, method, path (never the query string, which may carry codes), status, duration.
+  // One line per request (the child logger adds reqId): method, path (never the query string, which may carry codes), status, duration.
   app.addHook('onResponse', async (req, reply) => {
     req.log.info(
-      { reqId: req.id, method: req.method, path: req.url.split('?')[0], status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10, contact: req.principal?.contactId },
+      { method: req.method, path: req.url.split('?')[0], status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10, contact: req.principal?.contactId },
       'request',
     );
   });

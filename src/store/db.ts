@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import knexFactory, { type Knex } from 'knex';
 import ClientPgLite from 'knex-pglite';
 import pg from 'pg';
+import lockfile from 'proper-lockfile';
 
 // PostgreSQL returns bigint (COUNT) and numeric as strings; nori's counts fit in a double.
 pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
@@ -23,6 +24,8 @@ export interface DatabaseOptions {
   readonly dataDir?: string | undefined;
   /** Most pooled connections to PostgreSQL. */
   readonly poolSize?: number;
+  /** Told when the PGlite folder's lock was lost (its file removed, or refreshes starved). */
+  readonly onLockLost?: (err: Error) => void;
 }
 
 export interface Database {
@@ -43,9 +46,37 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     if (schema) await knex.raw('CREATE SCHEMA IF NOT EXISTS ??', [schema]);
     return { knex, kind: 'postgres', close: () => knex.destroy() };
   }
-  if (options.dataDir) mkdirSync(options.dataDir, { recursive: true });
+  const release = options.dataDir ? await lockDataDir(options.dataDir, options.onLockLost) : async () => {};
   // knex-pglite reads `filename`; an empty object means in memory.
   const connection = (options.dataDir ? { filename: join(options.dataDir, 'pgdata') } : {}) as Knex.StaticConnectionConfig;
   const knex = knexFactory({ client: ClientPgLite, dialect: 'postgres', connection });
-  return { knex, kind: 'pglite', close: () => knex.destroy() };
+  return {
+    knex,
+    kind: 'pglite',
+    close: async () => {
+      await knex.destroy();
+      await release();
+    },
+  };
+}
+
+export class DataDirInUseError extends Error {
+  override name = 'DataDirInUseError';
+}
+
+/**
+ * PGlite is one process's database: two processes writing one folder corrupt it, and PGlite takes no lock of
+ * its own. The lock is refreshed while held and counts as stale 15 s after its holder died.
+ */
+async function lockDataDir(dataDir: string, onLockLost: (err: Error) => void = () => {}): Promise<() => Promise<void>> {
+  mkdirSync(dataDir, { recursive: true });
+  try {
+    return await lockfile.lock(dataDir, { lockfilePath: join(dataDir, 'nori.lock'), stale: 15_000, update: 5_000, retries: 0, onCompromised: onLockLost });
+  } catch (cause) {
+    if ((cause as { code?: string }).code !== 'ELOCKED') throw cause;
+    throw new DataDirInUseError(
+      `the embedded database in ${dataDir} is in use by another nori process; stop it first, or share a PostgreSQL server through DATABASE_URL`,
+      { cause },
+    );
+  }
 }
