@@ -70,7 +70,13 @@ export function createServer(options: ServerOptions): FastifyInstance {
     const header = req.headers.authorization ?? '';
     const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
     if (!m) return refuse(reply.header('www-authenticate', 'Bearer realm="nori"'), failure('AUTH_REQUIRED'));
-    const principal = await engine.authenticate(m[1]!);
+    let principal: Principal | undefined;
+    try {
+      principal = await engine.authenticate(m[1]!);
+    } catch (err) {
+      req.log.error({ err: { name: (err as Error).name, code: (err as { code?: string }).code, message: (err as Error).message } }, 'cannot check the API key');
+      return refuse(reply.header('retry-after', '5'), failure('SERVICE_UNAVAILABLE'));
+    }
     if (!principal) return refuse(reply.header('www-authenticate', 'Bearer realm="nori", error="invalid_token"'), failure('AUTH_INVALID'));
     req.principal = principal;
   });
