@@ -11,6 +11,7 @@ status=0
 
 echo "== type-check" && npx tsc --noEmit -p tsconfig.json || status=1
 echo "== lint" && npx eslint . || status=1
+echo "== build" && npm run --silent build || status=1
 
 run_suite() {
   echo "== mocha on $1"

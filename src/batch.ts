@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Knex } from 'knex';
 import type { Logger } from 'pino';
+import type { AuthService } from './auth/service.js';
 import type { Command } from './commands.js';
 import { NoriError, failure, type Failure } from './errors.js';
 import { failed, type Outcome } from './outcome.js';
@@ -17,6 +18,7 @@ export interface BatchDeps {
   readonly knex: Knex;
   readonly keyring: Keyring;
   readonly logger: Logger;
+  readonly auth: AuthService;
 }
 
 /** A validated command, or why it is invalid. */
@@ -39,7 +41,7 @@ function incident(deps: BatchDeps, e: unknown): Outcome {
 }
 
 async function runOne(deps: BatchDeps, trx: Knex.Transaction, command: Command, principal: Principal): Promise<Outcome> {
-  return handlerFor(command)(command, { trx, principal, keyring: deps.keyring });
+  return handlerFor(command)(command, { trx, principal, keyring: deps.keyring, auth: deps.auth });
 }
 
 export async function runBatch(deps: BatchDeps, items: readonly Item[], principal: Principal, atomic: boolean): Promise<Outcome[]> {

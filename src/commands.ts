@@ -4,6 +4,7 @@
  */
 import type { ElementDef } from '../schemas/types.js';
 import type { FieldValue } from './field-types.js';
+import type { AuthEvent } from './auth/state-machine.js';
 import type { Criterion, Sort } from './store/elements.js';
 
 export const VERBS = ['CREATE', 'GET', 'SEARCH', 'COUNT', 'UPDATE', 'DELETE', 'KILL', 'AUTHORIZE', 'CALL'] as const;
@@ -31,6 +32,8 @@ export interface GetCommand extends Base {
   readonly ids: readonly number[];
   /** Fields to return; undefined returns every readable field. */
   readonly fields: readonly string[] | undefined;
+  /** RETURN asked for each account's state transitions. */
+  readonly history: boolean;
 }
 
 export interface SearchCommand extends Base {
@@ -40,6 +43,7 @@ export interface SearchCommand extends Base {
   readonly display: number;
   readonly page: number;
   readonly fields: readonly string[] | undefined;
+  readonly history: boolean;
 }
 
 export interface CountCommand extends Base {
@@ -53,6 +57,8 @@ export interface UpdateCommand extends Base {
   readonly values: ReadonlyMap<string, FieldValue>;
   /** MODIFICATIONDATE sent with the update: the element must not have changed since. */
   readonly unmodifiedSince: { readonly date: Date; readonly toSecond: boolean } | undefined;
+  /** AUTHORIZATION_STATE asked for (disabled, authorized, revoked): the event that moves the account. */
+  readonly stateEvent: AuthEvent | undefined;
 }
 
 export interface RemoveCommand extends Base {
@@ -60,11 +66,18 @@ export interface RemoveCommand extends Base {
   readonly ids: readonly number[];
 }
 
-/** AUTHORIZE and CALL: parsed and answered, implemented by later versions. */
+export interface AuthorizeCommand extends Base {
+  readonly verb: 'AUTHORIZE';
+  readonly ids: readonly number[];
+  /** Where the browser goes when the flow ends; must be on the allowlist. */
+  readonly returnUrl: string | undefined;
+}
+
+/** CALL: parsed and answered, implemented with the plugins. */
 export interface PendingCommand extends Base {
-  readonly verb: 'AUTHORIZE' | 'CALL';
+  readonly verb: 'CALL';
   readonly ids: readonly number[];
 }
 
-export type Command = CreateCommand | GetCommand | SearchCommand | CountCommand | UpdateCommand | RemoveCommand | PendingCommand;
+export type Command = CreateCommand | GetCommand | SearchCommand | CountCommand | UpdateCommand | RemoveCommand | AuthorizeCommand | PendingCommand;
 export type CommandOf<V extends Verb> = Extract<Command, { verb: V }>;

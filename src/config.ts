@@ -20,6 +20,12 @@ export interface Config {
   /** Largest PAGINATE display a SEARCH may ask for. */
   readonly maxPageSize: number;
   readonly logLevel: string;
+  /** Base URL browsers reach nori at (the OAuth callback is below it). */
+  readonly publicUrl: string;
+  /** Allowed prefixes of AUTHORIZE return URLs. */
+  readonly returnUrls: readonly string[];
+  readonly flowTtlSeconds: number;
+  readonly providerTimeoutMs: number;
 }
 
 /** Every environment variable nori reads, with its meaning, for the README table. */
@@ -40,6 +46,10 @@ export const ENV_VARS = {
   NORI_MAX_COMMANDS: `Most commands in one QUERY. Default: ${DEFAULT_LIMITS.maxCommands}.`,
   NORI_MAX_PAGE_SIZE: 'Largest PAGINATE display. Default: 1000.',
   NORI_LOG_LEVEL: 'pino log level (fatal, error, warn, info, debug, trace, silent). Default: info.',
+  NORI_PUBLIC_URL: 'Base URL browsers reach nori at; the OAuth callback is NORI_PUBLIC_URL/oauth/callback. Default: http://NORI_HOST:NORI_PORT.',
+  NORI_RETURN_URLS: 'Comma-separated URL prefixes an AUTHORIZE return URL must start with (same origin, path below). Default: none (no return URL accepted).',
+  NORI_FLOW_TTL_SECONDS: 'How long a started authorization may wait for its callback. Default: 600.',
+  NORI_PROVIDER_TIMEOUT_MS: 'How long a call to a provider may take. Default: 10000.',
 } as const;
 
 export class ConfigError extends Error {
@@ -52,6 +62,18 @@ function positiveInt(env: NodeJS.ProcessEnv, name: keyof typeof ENV_VARS, fallba
   const n = Number(raw);
   if (!Number.isSafeInteger(n) || n < 1) throw new ConfigError(`${name} must be a positive whole number, not "${raw}"`);
   return n;
+}
+
+function httpUrl(value: string | undefined, label: keyof typeof ENV_VARS, fallback = ''): string {
+  const raw = value || fallback;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError(`${label} must be an absolute http or https URL, not "${raw}"`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ConfigError(`${label} must be an http or https URL, not "${raw}"`);
+  return raw;
 }
 
 const LOG_LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
@@ -71,11 +93,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     .map((k) => k?.trim() ?? '')
     .filter((k) => k !== '');
 
+  const host = env.NORI_HOST || '127.0.0.1';
+  const publicUrl = httpUrl(env.NORI_PUBLIC_URL, 'NORI_PUBLIC_URL', `http://${host.includes(':') ? `[${host}]` : host}:${port}`);
+  const returnUrls = (env.NORI_RETURN_URLS ?? '').split(',').map((u) => u.trim()).filter(Boolean).map((u) => httpUrl(u, 'NORI_RETURN_URLS'));
+
   return Object.freeze({
+    publicUrl,
+    returnUrls: Object.freeze(returnUrls),
+    flowTtlSeconds: positiveInt(env, 'NORI_FLOW_TTL_SECONDS', 600),
+    providerTimeoutMs: positiveInt(env, 'NORI_PROVIDER_TIMEOUT_MS', 10_000),
     databaseUrl: env.DATABASE_URL || undefined,
     databaseSchema,
     dataDir: env.NORI_DATA_DIR || '.nori-data',
-    host: env.NORI_HOST || '127.0.0.1',
+    host,
     port,
     secretKeys: Object.freeze(secretKeys),
     limits: Object.freeze({

@@ -7,6 +7,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Knex } from 'knex';
 import pino, { type Logger } from 'pino';
+import { createAuthService, type AuthConfig, type CallbackResult, type Credentials } from './auth/service.js';
 import { runBatch, type Item } from './batch.js';
 import { VERBS, type Verb } from './commands.js';
 import { ConfigError } from './config.js';
@@ -32,6 +33,8 @@ export interface EngineOptions {
   readonly limits?: Partial<XmlLimits>;
   /** Largest PAGINATE display. Default 1000. */
   readonly maxPageSize?: number;
+  /** The authorization flows: public URL, return-URL allowlist, timeouts. */
+  readonly authorization?: Partial<AuthConfig>;
   /** Run migrations on start. Default true. */
   readonly migrate?: boolean;
   readonly logger?: Logger;
@@ -54,6 +57,10 @@ export interface Engine {
   execute(body: string | Uint8Array, principal: Principal): Promise<string>;
   /** Like execute, with the HTTP status and the answers as data. */
   run(body: string | Uint8Array, principal: Principal): Promise<Execution>;
+  /** Finishes an authorization from the callback's query string (any process can: the flow is in the database). */
+  finishAuthorization(query: URLSearchParams): Promise<CallbackResult>;
+  /** A usable access token for an authorized account, refreshed first when stale (single-flight across processes). */
+  credentials(accountId: number, options?: { rejected?: string }): Promise<Credentials | Failure>;
   /** The principal behind an API key, or undefined. */
   authenticate(key: string): Promise<Principal | undefined>;
   readonly keys: {
@@ -87,6 +94,14 @@ function resolveKeys(options: EngineOptions, logger: Logger): string[] {
   return [readFileSync(file, 'utf8').trim()];
 }
 
+const DEFAULT_AUTH: AuthConfig = {
+  publicUrl: 'http://127.0.0.1:8080',
+  returnUrls: [],
+  flowTtlSeconds: 600,
+  providerTimeoutMs: 10_000,
+  refreshSkewSeconds: 60,
+};
+
 const requestFailure = (f: Failure): Execution => ({ status: MESSAGES[f.code].status, xml: buildRequestFailure(f), answers: [] });
 
 function commandLabel(node: XmlNode): { verb: Verb | undefined; name: string | undefined } {
@@ -104,7 +119,8 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
   const database = await openDatabase({ ...dbOptions, onLockLost: (err) => logger.error({ err: err.message }, 'lost the lock on the embedded database folder') });
   const knex: Knex = database.knex;
   if (options.migrate ?? true) await migrateLatest(knex);
-  const deps = { knex, keyring, logger };
+  const auth = createAuthService({ knex, keyring, logger, config: { ...DEFAULT_AUTH, ...options.authorization } });
+  const deps = { knex, keyring, logger, auth };
 
   async function run(body: string | Uint8Array, principal: Principal): Promise<Execution> {
     let root: XmlNode;
@@ -129,6 +145,8 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
     run,
     execute: async (body, principal) => (await run(body, principal)).xml,
     authenticate: (key) => authenticate(knex, key),
+    finishAuthorization: (query) => auth.finish(query),
+    credentials: (id, opts) => auth.credentials(id, opts),
     keys: {
       create: (spec) => createApiKey(knex, spec),
       list: () => listApiKeys(knex),

@@ -22,6 +22,8 @@ export const MESSAGES = {
   UPDATED: { msgType: 0, status: 200, message: '{element} {id} was updated.' },
   DELETED: { msgType: 0, status: 200, message: '{element} {id} was deleted (ACTIVITY=0); UPDATE ACTIVITY to 1 to restore it.' },
   KILLED: { msgType: 0, status: 200, message: '{element} {id} was removed permanently.' },
+  AUTHORIZATION_STARTED: { msgType: 0, status: 200, message: 'Send the user\'s browser to the url attribute to authorize WEBACCOUNT {id} on {api}; the link expires in {minutes} minutes.' },
+  AUTHORIZED: { msgType: 0, status: 200, message: 'WEBACCOUNT {id} is authorized on {api}.' },
 
   // The request as a whole: refused before any command runs.
   XML_MALFORMED: { msgType: 1, status: 400, message: 'The request is not well-formed XML: {reason}.' },
@@ -71,8 +73,22 @@ export const MESSAGES = {
   REFERENCE_NOT_FOUND: { msgType: 1, status: 400, message: '{field} names no active {target} "{value}".' },
   DUPLICATE_VALUE: { msgType: 1, status: 409, message: 'Another {element} already has {field} "{value}".' },
   STILL_REFERENCED: { msgType: 1, status: 409, message: '{element} {id} is still used by {count} {by}; remove them first.' },
-  STATE_READONLY: { msgType: 1, status: 400, message: 'AUTHORIZATION_STATE is moved by nori only; use AUTHORIZE.' },
+  STATE_READONLY: { msgType: 1, status: 400, message: 'AUTHORIZATION_STATE can only be set to disabled, authorized (from disabled) or revoked, alone in its UPDATE; use AUTHORIZE to authorize.' },
+  ILLEGAL_TRANSITION: { msgType: 1, status: 409, message: 'WEBACCOUNT {id} is {from} and cannot become {to}; that needs {allowed}.' },
   SECRET_UNREADABLE: { msgType: 1, status: 500, message: 'A stored secret of {element} {id} cannot be decrypted with the configured keys (key {keyId}); check NORI_SECRET_KEY.' },
+
+  // Authorization.
+  RETURN_URL_NOT_ALLOWED: { msgType: 3, status: 400, message: 'The return URL is not on the allowlist of this nori (NORI_RETURN_URLS).' },
+  WEBAPI_INACTIVE: { msgType: 1, status: 409, message: 'The WEBAPI "{api}" is deleted or disabled; nothing can be authorized on it.' },
+  WEBAPI_INCOMPLETE: { msgType: 1, status: 409, message: 'The WEBAPI "{api}" lacks {fields}; an administrator must set them before accounts can be authorized.' },
+  AUTH_TYPE_UNSUPPORTED: { msgType: 1, status: 501, message: 'The WEBAPI "{api}" uses {authType}, which AUTHORIZE does not support yet.' },
+  PROVIDER_ERROR: { msgType: 1, status: 502, message: 'The service "{api}" failed at {step} (HTTP status {status}): {error}.' },
+  NOT_AUTHORIZED: { msgType: 1, status: 409, message: 'WEBACCOUNT {id} is {state}, not authorized; AUTHORIZE it first.' },
+  REFRESH_REJECTED: { msgType: 1, status: 409, message: 'The service refused to refresh the tokens of WEBACCOUNT {id} ({reason}); it is waiting again: AUTHORIZE it.' },
+  CALLBACK_INVALID: { msgType: 3, status: 400, message: 'This callback does not belong to an authorization nori started.' },
+  CALLBACK_REPLAYED: { msgType: 3, status: 409, message: 'This authorization was already finished, or superseded by a newer one.' },
+  FLOW_EXPIRED: { msgType: 1, status: 410, message: 'The authorization took too long; ask for a new one.' },
+  ACCESS_DENIED: { msgType: 1, status: 403, message: 'The authorization was refused at the service.' },
 
   // Batch semantics.
   ROLLED_BACK: { msgType: 1, status: 409, message: 'This command succeeded but was rolled back because command {failed} of the atomic batch failed.' },

@@ -6,6 +6,7 @@
 import type { ElementDef } from '../schemas/types.js';
 import type { Verb } from './commands.js';
 import type { Failure } from './errors.js';
+import type { TransitionRecord } from './auth/transitions.js';
 import type { Row } from './store/elements.js';
 
 export interface Results {
@@ -17,13 +18,17 @@ export interface Results {
   readonly hits: number;
   readonly page?: number;
   readonly pages?: number;
+  /** State transitions per account ID, when RETURN asked for HISTORY. */
+  readonly history?: ReadonlyMap<number, readonly TransitionRecord[]>;
 }
 
 export interface Done {
   readonly kind: 'done';
-  readonly code: 'CREATED' | 'UPDATED' | 'DELETED' | 'KILLED';
+  readonly code: 'CREATED' | 'UPDATED' | 'DELETED' | 'KILLED' | 'AUTHORIZATION_STARTED' | 'AUTHORIZED';
   readonly params: Failure['params'];
   readonly elementID: string;
+  /** Extra attributes of the MESSAGE, e.g. the URL AUTHORIZE sends the browser to. */
+  readonly attributes?: Readonly<Record<string, string>>;
 }
 
 export interface Failed {

@@ -7,6 +7,7 @@ import { ELEMENTS } from '../schemas/index.js';
 import type { ElementDef, FieldDef } from '../schemas/types.js';
 import type { Command, Position, Verb } from './commands.js';
 import { VERBS } from './commands.js';
+import { CLIENT_EVENTS, type AuthEvent } from './auth/state-machine.js';
 import { failure, type Failure } from './errors.js';
 import { isReadError, readValue, type FieldValue } from './field-types.js';
 import type { Criterion, Operator, Sort } from './store/elements.js';
@@ -82,6 +83,7 @@ function parseValues(verb: 'CREATE' | 'UPDATE', element: ElementDef, info: XmlNo
   checkNoText(info);
   const values = new Map<string, FieldValue>();
   let unmodifiedSince: { date: Date; toSecond: boolean } | undefined;
+  let stateEvent: AuthEvent | undefined;
   for (const child of info.children) {
     const [field, def] = fieldOf(element, child);
     checkAttributes(child, []);
@@ -93,7 +95,12 @@ function parseValues(verb: 'CREATE' | 'UPDATE', element: ElementDef, info: XmlNo
       unmodifiedSince = { date, toSecond: !child.text.includes('.') };
       continue;
     }
-    if (field === 'AUTHORIZATION_STATE') fail('STATE_READONLY', {}, child);
+    if (field === 'AUTHORIZATION_STATE') {
+      stateEvent = verb === 'UPDATE' ? CLIENT_EVENTS.get(child.text.trim()) : undefined;
+      if (!stateEvent || values.size) fail('STATE_READONLY', {}, child);
+      continue;
+    }
+    if (stateEvent) fail('STATE_READONLY', {}, child);
     if (def.writable === 'nori' || (def.writable === 'create' && verb === 'UPDATE')) fail('READONLY_FIELD', { field }, child);
     const v = value(def, field, child.text, child);
     if (v === null && (def.required || def.default !== undefined)) fail('MISSING_FIELD', { element: element.name, field }, child);
@@ -104,7 +111,7 @@ function parseValues(verb: 'CREATE' | 'UPDATE', element: ElementDef, info: XmlNo
       if (def.required && !values.has(field)) fail('MISSING_FIELD', { element: element.name, field }, info);
     }
   }
-  return { values, unmodifiedSince };
+  return { values, unmodifiedSince, stateEvent };
 }
 
 function parseCriterion(element: ElementDef, node: XmlNode): Criterion {
@@ -129,19 +136,41 @@ function parseCriterion(element: ElementDef, node: XmlNode): Criterion {
   return { field, operator: operator as Operator, values: [v] };
 }
 
-function parseReturn(element: ElementDef, node: XmlNode): string[] {
+function parseReturn(element: ElementDef, node: XmlNode): { fields: string[]; history: boolean } {
   checkAttributes(node, []);
   checkNoText(node);
   const fields = ['ID'];
+  let history = false;
   for (const info of node.children) {
-    if (info.name !== 'INFO') fail('UNEXPECTED_ELEMENT', { name: info.name, parent: 'RETURN', expected: '<INFO>' }, info);
+    if (info.name === 'HISTORY' && element.name === 'WEBACCOUNT') {
+      checkAttributes(info, []);
+      history = true;
+      continue;
+    }
+    if (info.name !== 'INFO') fail('UNEXPECTED_ELEMENT', { name: info.name, parent: 'RETURN', expected: element.name === 'WEBACCOUNT' ? '<INFO> or <HISTORY/>' : '<INFO>' }, info);
     for (const f of info.children) {
       const [field, def] = fieldOf(element, f);
       if (def.type === 'secret') fail('SECRET_FIELD', { field }, f);
       if (!fields.includes(field)) fields.push(field);
     }
   }
-  return fields;
+  return { fields, history };
+}
+
+/** AUTHORIZE takes one account and an optional <RETURN_URL>. */
+function parseAuthorize(node: XmlNode, ids: readonly number[]): string | undefined {
+  checkAttributes(node, ['ID']);
+  checkNoText(node);
+  if (ids.length !== 1) fail('INVALID_ID', { got: ' (AUTHORIZE takes one account)' }, node);
+  let returnUrl: string | undefined;
+  for (const child of node.children) {
+    if (child.name !== 'RETURN_URL' || returnUrl !== undefined) fail('UNEXPECTED_ELEMENT', { name: child.name, parent: node.name, expected: 'one <RETURN_URL>' }, child);
+    checkAttributes(child, []);
+    const v = readValue(child.text.trim(), { type: 'url', writable: 'client', maxLength: 2048, doc: '' });
+    if (v === null || isReadError(v)) return fail('INVALID_VALUE', { field: 'RETURN_URL', expected: 'an absolute http or https URL', got: '' }, child);
+    returnUrl = v as string;
+  }
+  return returnUrl;
 }
 
 function intAttribute(node: XmlNode, name: string, fallback: number, max: number): number {
@@ -180,7 +209,8 @@ function buildCommand(node: XmlNode, options: ValidateOptions): Command {
   if (!element) return fail('UNKNOWN_ELEMENT', { name: elementNode.name }, elementNode);
   const base = { name, element, at: at(node) };
   const ids = ID_VERBS.has(verb) ? parseIds(elementNode, verb, options) : [];
-  if (verb === 'AUTHORIZE' || verb === 'CALL') return { ...base, verb, ids };
+  if (verb === 'CALL') return { ...base, verb, ids };
+  if (verb === 'AUTHORIZE') return { ...base, verb, ids, returnUrl: parseAuthorize(elementNode, ids) };
   checkAttributes(elementNode, ID_VERBS.has(verb) ? ['ID'] : []);
   checkNoText(elementNode);
 
@@ -191,19 +221,21 @@ function buildCommand(node: XmlNode, options: ValidateOptions): Command {
     if (!allowedHere) fail('UNEXPECTED_ELEMENT', { name: c.name, parent: elementNode.name, expected: verb === 'GET' ? '<RETURN>' : '<INFO>' }, c);
   }
   if (returns.length > 1) fail('UNEXPECTED_ELEMENT', { name: 'RETURN', parent: verb, expected: 'one <RETURN>' }, returns[1]!);
-  const fields = returns[0] ? parseReturn(element, returns[0]) : undefined;
+  const returned = returns[0] ? parseReturn(element, returns[0]) : undefined;
+  const fields = returned?.fields;
+  const history = returned?.history ?? false;
 
   switch (verb) {
     case 'CREATE':
     case 'UPDATE': {
       if (infos.length !== 1) fail(infos.length ? 'UNEXPECTED_ELEMENT' : 'MISSING_ELEMENT', { name: 'INFO', parent: elementNode.name, expected: 'one <INFO>' }, infos[1] ?? elementNode);
-      const { values, unmodifiedSince } = parseValues(verb, element, infos[0]!);
+      const { values, unmodifiedSince, stateEvent } = parseValues(verb, element, infos[0]!);
       if (verb === 'CREATE') return { ...base, verb, values };
-      if (!values.size) fail('MISSING_ELEMENT', { parent: 'INFO', expected: 'at least one field to update' }, infos[0]!);
-      return { ...base, verb, ids, values, unmodifiedSince };
+      if (!values.size && !stateEvent) fail('MISSING_ELEMENT', { parent: 'INFO', expected: 'at least one field to update' }, infos[0]!);
+      return { ...base, verb, ids, values, unmodifiedSince, stateEvent };
     }
     case 'GET':
-      return { ...base, verb, ids, fields };
+      return { ...base, verb, ids, fields, history };
     case 'DELETE':
     case 'KILL':
       return { ...base, verb, ids };
@@ -222,7 +254,7 @@ function buildCommand(node: XmlNode, options: ValidateOptions): Command {
       const display = paginate ? intAttribute(paginate, 'display', options.maxPageSize, options.maxPageSize) : options.maxPageSize;
       const page = paginate ? intAttribute(paginate, 'page', 1, 1_000_000) : 1;
       const sort = node.children.filter((c) => c.name === 'SORT').map((c) => parseSort(element, c));
-      return { ...base, verb, blocks, sort, display, page, fields };
+      return { ...base, verb, blocks, sort, display, page, fields, history };
     }
   }
 }

@@ -35,6 +35,12 @@ function openEngine(config: Config, logger: Logger, migrate = true): Promise<Eng
     secretKeys: config.secretKeys,
     limits: config.limits,
     maxPageSize: config.maxPageSize,
+    authorization: {
+      publicUrl: config.publicUrl,
+      returnUrls: config.returnUrls,
+      flowTtlSeconds: config.flowTtlSeconds,
+      providerTimeoutMs: config.providerTimeoutMs,
+    },
     migrate,
     logger,
   });

@@ -7,6 +7,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
+import type { CallbackResult } from '../auth/service.js';
 import type { Engine } from '../engine.js';
 import { MESSAGES, failure, type Failure } from '../errors.js';
 import type { Principal } from '../principal.js';
@@ -46,6 +47,14 @@ function failureOf(err: FastifyError, req: FastifyRequest, limit: number): Failu
       req.log.debug({ code: err.code }, 'unmapped request error');
       return undefined;
   }
+}
+
+const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+/** The page a browser sees when the flow had no return URL, or could not be tied to one. */
+function callbackPage(result: CallbackResult): string {
+  const title = result.code === 'AUTHORIZED' ? 'Authorized' : 'Authorization not completed';
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${title}</title></head><body><h1>${title}</h1><p id="message">${escapeHtml(result.message)}</p><p><code id="code">${result.code}</code></p></body></html>`;
 }
 
 export function createServer(options: ServerOptions): FastifyInstance {
@@ -96,6 +105,15 @@ export function createServer(options: ServerOptions): FastifyInstance {
     return reply.code(result.status).type(XML_TYPE).send(result.xml);
   };
   for (const path of BATCH_PATHS) app.post(path, batch);
+
+  // The browser comes back here from the provider. No API key: the single-use state is the credential.
+  app.get('/oauth/callback', async (req, reply) => {
+    const query = new URLSearchParams(req.url.split('?')[1] ?? '');
+    const result = await engine.finishAuthorization(query);
+    reply.header('cache-control', 'no-store').header('referrer-policy', 'no-referrer');
+    if (result.location) return reply.redirect(result.location, 303);
+    return reply.code(result.status).type('text/html; charset=utf-8').send(callbackPage(result));
+  });
 
   app.get('/health', async (_req, reply) => {
     const ok = await engine.healthy();

@@ -5,6 +5,7 @@
  */
 import type { Knex } from 'knex';
 import * as initial from './migrations/001-initial.js';
+import * as authorization from './migrations/002-authorization.js';
 
 interface Migration {
   readonly name: string;
@@ -12,7 +13,10 @@ interface Migration {
   down(knex: Knex): Promise<void>;
 }
 
-const MIGRATIONS: readonly Migration[] = [{ name: '001-initial', ...initial }];
+const MIGRATIONS: readonly Migration[] = [
+  { name: '001-initial', ...initial },
+  { name: '002-authorization', ...authorization },
+];
 
 const source: Knex.MigrationSource<Migration> = {
   getMigrations: () => Promise.resolve([...MIGRATIONS]),

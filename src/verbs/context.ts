@@ -5,6 +5,7 @@
  */
 import type { Knex } from 'knex';
 import type { ElementDef } from '../../schemas/types.js';
+import type { AuthService } from '../auth/service.js';
 import type { Command, Verb } from '../commands.js';
 import { failure, type Failure } from '../errors.js';
 import type { Outcome } from '../outcome.js';
@@ -16,11 +17,12 @@ export interface HandlerContext {
   readonly trx: Knex.Transaction;
   readonly principal: Principal;
   readonly keyring: Keyring;
+  readonly auth: AuthService;
 }
 
 export type Handler<C extends Command = Command> = (command: C, ctx: HandlerContext) => Promise<Outcome>;
 
-const ACTIONS: Partial<Record<Verb, string>> = { UPDATE: 'update', DELETE: 'delete', KILL: 'kill', CREATE: 'create' };
+const ACTIONS: Partial<Record<Verb, string>> = { UPDATE: 'update', DELETE: 'delete', KILL: 'kill', CREATE: 'create', AUTHORIZE: 'authorize' };
 
 /** The rows of these IDs if the principal may see them all, or the failure that says why not. */
 export async function loadVisible(ctx: HandlerContext, element: ElementDef, ids: readonly number[], forUpdate: boolean): Promise<Row[] | Failure> {

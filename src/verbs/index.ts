@@ -1,12 +1,12 @@
 /**
  * @module verbs
- * The handler of each verb. AUTHORIZE and CALL are parsed and answered; their flows come with the
- * authorization and plugin work.
+ * The handler of each verb. CALL is parsed and answered; its plugins come next.
  */
 import type { Command, Verb } from '../commands.js';
 import { failure } from '../errors.js';
 import { failed } from '../outcome.js';
 import type { Handler } from './context.js';
+import { authorize } from './authorize.js';
 import { create } from './create.js';
 import { count, get, search } from './read.js';
 import { remove } from './remove.js';
@@ -22,7 +22,7 @@ export const HANDLERS: ReadonlyMap<Verb, Handler> = new Map<Verb, Handler>([
   ['UPDATE', update as Handler],
   ['DELETE', remove as Handler],
   ['KILL', remove as Handler],
-  ['AUTHORIZE', notAvailable],
+  ['AUTHORIZE', authorize as Handler],
   ['CALL', notAvailable],
 ]);
 

@@ -7,7 +7,10 @@ import { failure } from '../errors.js';
 import { formatDatetime } from '../field-types.js';
 import { failed } from '../outcome.js';
 import { updateElement } from '../store/elements.js';
-import { isRows, loadWritable, type Handler } from './context.js';
+import { applyEvent, isTransition } from '../auth/transitions.js';
+import type { AuthEvent } from '../auth/state-machine.js';
+import type { Outcome } from '../outcome.js';
+import { isRows, loadWritable, type Handler, type HandlerContext } from './context.js';
 import { checkValues, findReferences, isUniqueViolation } from './references.js';
 
 export const update: Handler<UpdateCommand> = async (cmd, ctx) => {
@@ -16,6 +19,7 @@ export const update: Handler<UpdateCommand> = async (cmd, ctx) => {
   const unlocking = cmd.values.size === 1 && cmd.values.get('ISLOCKED') === 0;
   const rows = await loadWritable(ctx, 'UPDATE', element, ids, unlocking);
   if (!isRows(rows)) return failed(rows, elementID);
+  if (cmd.stateEvent) return changeState(cmd, ctx, cmd.stateEvent);
 
   if (cmd.unmodifiedSince) {
     const { date, toSecond } = cmd.unmodifiedSince;
@@ -48,3 +52,15 @@ export const update: Handler<UpdateCommand> = async (cmd, ctx) => {
   }
   return { kind: 'done', code: 'UPDATED', params: { element: element.name, id: elementID }, elementID };
 };
+
+/** UPDATE AUTHORIZATION_STATE: disabled, authorized (from disabled) or revoked, through the state machine. */
+async function changeState(cmd: UpdateCommand, ctx: HandlerContext, event: AuthEvent): Promise<Outcome> {
+  const elementID = cmd.ids.join(',');
+  for (const id of cmd.ids) {
+    // Tokens are read before the transition erases them, to revoke them at the provider too.
+    const reason = event === 'revoke' ? await ctx.auth.revokeAtProvider(ctx.trx, id) : undefined;
+    const t = await applyEvent(ctx.trx, id, event, { contactId: ctx.principal.contactId, reason });
+    if (!isTransition(t)) return failed(t, elementID);
+  }
+  return { kind: 'done', code: 'UPDATED', params: { element: cmd.element.name, id: elementID }, elementID };
+}

@@ -6,7 +6,7 @@
 import { create } from 'xmlbuilder2';
 import type { XMLBuilder } from 'xmlbuilder2/lib/interfaces.js';
 import { MESSAGES, describe, type Failure } from '../errors.js';
-import { writeValue } from '../field-types.js';
+import { formatDatetime, writeValue } from '../field-types.js';
 import type { Answer, Results } from '../outcome.js';
 
 function attrs(pairs: Record<string, string | number | undefined>): Record<string, string> {
@@ -19,12 +19,21 @@ function writeResults(parent: XMLBuilder, answer: Answer, r: Results): void {
   const results = parent.ele('RESULTS', attrs({ command: answer.verb, name: answer.name, hits: r.hits, page: r.page, pages: r.pages }));
   const names = (r.fields ?? Object.keys(r.element.fields)).filter((f) => r.element.fields[f]?.type !== 'secret');
   for (const row of r.rows) {
-    const info = results.ele(r.element.name, { ID: String(row.ID) }).ele('INFO');
+    const element = results.ele(r.element.name, { ID: String(row.ID) });
+    const info = element.ele('INFO');
     for (const field of names) {
       const def = r.element.fields[field]!;
       const value = row[field] ?? null;
       if (value === null) info.ele(field);
       else info.ele(field).txt(writeValue(value, def));
+    }
+    const transitions = r.history?.get(row.ID as number);
+    if (transitions) {
+      const h = element.ele('HISTORY');
+      for (const t of transitions) {
+        const e = h.ele('TRANSITION', attrs({ from: t.from, to: t.to, event: t.event, contactID: t.contactId ?? undefined, date: formatDatetime(t.at) }));
+        if (t.reason) e.txt(t.reason);
+      }
     }
   }
 }
@@ -42,7 +51,7 @@ export function buildResponse(answers: readonly Answer[]): string {
     const common = { command: answer.verb, name: answer.name };
     if (o.kind === 'results') writeResults(root, answer, o);
     else if (o.kind === 'failed') writeFailure(root, o.failure, { ...common, elementID: o.elementID });
-    else root.ele('MESSAGE', attrs({ ...common, msgType: 0, elementID: o.elementID })).txt(describe({ code: o.code, params: o.params }));
+    else root.ele('MESSAGE', attrs({ ...common, msgType: 0, elementID: o.elementID, ...o.attributes })).txt(describe({ code: o.code, params: o.params }));
   }
   return root.end({ prettyPrint: false });
 }

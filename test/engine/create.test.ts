@@ -87,18 +87,19 @@ describe('CREATE', () => {
     expectError(only(await t.engine.execute(q(webapiXml('bad', '<BASE_URL>javascript:alert(1)</BASE_URL>')), ADMIN)), 'INVALID_VALUE');
   });
 
-  it('answers unknown verbs and elements, and AUTHORIZE and CALL as not available yet, while the batch goes on', async () => {
+  it('answers unknown verbs and elements, and CALL as not available yet, while the batch goes on', async () => {
     await seedApi(t.engine);
     const all = replies(await t.engine.execute(q(
       '<FROB><WEBACCOUNT/></FROB>',
       '<CREATE><WEBUSER><INFO/></WEBUSER></CREATE>',
-      '<AUTHORIZE><WEBACCOUNT ID="1"/></AUTHORIZE>',
+      '<AUTHORIZE><WEBACCOUNT ID="1,2"/></AUTHORIZE>',
       '<CALL><WEBACCOUNT ID="1"><POSTMESSAGE><TEXT>hi</TEXT></POSTMESSAGE></WEBACCOUNT></CALL>',
       accountXml('twitter'),
     ), ALICE));
     expectError(all[0]!, 'UNKNOWN_VERB');
     expectError(all[1]!, 'UNKNOWN_ELEMENT');
-    expectError(all[2]!, 'NOT_AVAILABLE');
+    expectError(all[2]!, 'INVALID_ID');
+    expectError(all[3]!, 'NOT_AVAILABLE');
     assert.match(all[3]!.text, /CALL is not available yet/);
     expectOk(all[4]!);
   });

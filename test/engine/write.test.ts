@@ -48,7 +48,8 @@ describe('UPDATE, DELETE and KILL', () => {
     assert.equal(await field(1, 'DENOMINATION'), '');
     expectError(await run('<UPDATE><WEBACCOUNT ID="1"><INFO><API></API></INFO></WEBACCOUNT></UPDATE>'), 'MISSING_FIELD');
     expectError(await run('<UPDATE><WEBACCOUNT ID="1"><INFO/></WEBACCOUNT></UPDATE>'), 'MISSING_ELEMENT');
-    expectError(await run('<UPDATE><WEBACCOUNT ID="1"><INFO><AUTHORIZATION_STATE>authorized</AUTHORIZATION_STATE></INFO></WEBACCOUNT></UPDATE>'), 'STATE_READONLY');
+    expectError(await run('<UPDATE><WEBACCOUNT ID="1"><INFO><AUTHORIZATION_STATE>requested</AUTHORIZATION_STATE></INFO></WEBACCOUNT></UPDATE>'), 'STATE_READONLY');
+    expectError(await run('<UPDATE><WEBACCOUNT ID="1"><INFO><AUTHORIZATION_STATE>revoked</AUTHORIZATION_STATE><LOGIN>x</LOGIN></INFO></WEBACCOUNT></UPDATE>'), 'STATE_READONLY');
   });
 
   it('optimistic locking: the MODIFICATIONDATE read lets the update through once; a stale one fails', async () => {

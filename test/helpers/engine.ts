@@ -39,7 +39,7 @@ export function useEngine(options: Partial<EngineOptions> = {}): { readonly engi
     holder.engine = await makeEngine(options);
   });
   beforeEach(async () => {
-    await holder.engine.database.knex.raw('TRUNCATE webaccount, webapi, nori_api_keys RESTART IDENTITY');
+    await holder.engine.database.knex.raw('TRUNCATE webaccount, webapi, nori_api_keys, nori_transitions, nori_pending_flows RESTART IDENTITY');
   });
   after(async () => holder.engine?.close());
   return holder;

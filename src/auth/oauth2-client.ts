@@ -1,0 +1,109 @@
+/**
+ * @module auth/oauth2-client
+ * OAuth 2.0 as nori uses it: authorization code with PKCE S256, refresh, RFC 7009 revocation. The only
+ * module that imports simple-oauth2; everything else speaks TokenSet and ProviderError.
+ */
+import { AuthorizationCode, type ModuleOptions } from 'simple-oauth2';
+import { ProviderError, type TokenSet } from './provider-error.js';
+
+export interface OAuth2Endpoints {
+  readonly clientId: string;
+  readonly clientSecret: string;
+  readonly authorizeUrl: string;
+  readonly tokenUrl: string;
+  readonly revokeUrl: string | undefined;
+  readonly scopes: readonly string[];
+  /** Milliseconds before a provider call is abandoned. */
+  readonly timeoutMs: number;
+}
+
+function client(ep: OAuth2Endpoints): AuthorizationCode {
+  const token = new URL(ep.tokenUrl);
+  const authorize = new URL(ep.authorizeUrl);
+  const options: ModuleOptions = {
+    client: { id: ep.clientId, secret: ep.clientSecret },
+    auth: {
+      tokenHost: token.origin,
+      tokenPath: token.pathname + token.search,
+      authorizeHost: authorize.origin,
+      authorizePath: authorize.pathname,
+      ...(ep.revokeUrl ? { revokePath: new URL(ep.revokeUrl).pathname } : {}),
+    },
+    http: { timeout: ep.timeoutMs, redirects: 0 } as ModuleOptions['http'],
+  };
+  return new AuthorizationCode(options);
+}
+
+function tokenSet(raw: Record<string, unknown>, previousRefresh?: string): TokenSet {
+  const expiresIn = Number(raw.expires_in);
+  return {
+    accessToken: String(raw.access_token ?? ''),
+    // A provider that does not rotate returns no refresh token on refresh: the old one stays valid.
+    refreshToken: typeof raw.refresh_token === 'string' ? raw.refresh_token : previousRefresh,
+    expiresAt: Number.isFinite(expiresIn) && expiresIn > 0 ? new Date(Date.now() + expiresIn * 1000) : undefined,
+    scope: typeof raw.scope === 'string' ? raw.scope : undefined,
+  };
+}
+
+/** simple-oauth2 (wreck) errors carry the provider's status and JSON error; keep those, drop the rest. */
+function providerError(e: unknown, step: string): ProviderError {
+  const err = e as { output?: { statusCode?: number }; data?: { payload?: unknown; isResponseError?: boolean }; code?: string; message?: string };
+  const status = err.output?.statusCode ?? 0;
+  let payload = err.data?.payload;
+  if (Buffer.isBuffer(payload)) payload = payload.toString('utf8');
+  if (typeof payload === 'string') {
+    try {
+      payload = JSON.parse(payload);
+    } catch {
+      // not JSON: keep no details (it may be an HTML error page)
+    }
+  }
+  const body = (payload && typeof payload === 'object' ? payload : {}) as { error?: unknown; error_description?: unknown };
+  const timedOut = status === 504 || /timeout/i.test(err.message ?? '');
+  return new ProviderError(step, {
+    status: err.data?.isResponseError ? status : undefined,
+    error: typeof body.error === 'string' ? body.error : timedOut ? 'timeout' : (err.code ?? 'unreachable'),
+    description: typeof body.error_description === 'string' ? body.error_description.slice(0, 300) : undefined,
+    cause: e,
+  });
+}
+
+export function authorizationUrl(ep: OAuth2Endpoints, p: { redirectUri: string; state: string; codeChallenge: string }): string {
+  return client(ep).authorizeURL({
+    redirect_uri: p.redirectUri,
+    scope: [...ep.scopes],
+    state: p.state,
+    code_challenge: p.codeChallenge,
+    code_challenge_method: 'S256',
+  } as Parameters<AuthorizationCode['authorizeURL']>[0]);
+}
+
+export async function exchangeCode(ep: OAuth2Endpoints, p: { code: string; redirectUri: string; codeVerifier: string }): Promise<TokenSet> {
+  try {
+    const token = await client(ep).getToken({ code: p.code, redirect_uri: p.redirectUri, code_verifier: p.codeVerifier } as Parameters<AuthorizationCode['getToken']>[0]);
+    return tokenSet(token.token as Record<string, unknown>);
+  } catch (e) {
+    throw providerError(e, 'token exchange');
+  }
+}
+
+export async function refreshTokens(ep: OAuth2Endpoints, refreshToken: string): Promise<TokenSet> {
+  try {
+    const token = await client(ep).createToken({ refresh_token: refreshToken, access_token: '' }).refresh();
+    return tokenSet(token.token as Record<string, unknown>, refreshToken);
+  } catch (e) {
+    throw providerError(e, 'refresh');
+  }
+}
+
+/** RFC 7009: revokes the refresh token (which, at most providers, also ends its access tokens) and the access token. */
+export async function revokeTokens(ep: OAuth2Endpoints, tokens: { accessToken?: string | null; refreshToken?: string | null }): Promise<void> {
+  if (!ep.revokeUrl) return;
+  const token = client(ep).createToken({ access_token: tokens.accessToken ?? '', refresh_token: tokens.refreshToken ?? undefined });
+  try {
+    if (tokens.refreshToken) await token.revoke('refresh_token');
+    if (tokens.accessToken) await token.revoke('access_token');
+  } catch (e) {
+    throw providerError(e, 'revocation');
+  }
+}

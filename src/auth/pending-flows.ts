@@ -1,0 +1,71 @@
+/**
+ * @module auth/pending-flows
+ * Flows between AUTHORIZE and the callback, in the database so any process can finish them. The state is
+ * stored only as its SHA-256; the PKCE verifier or request-token secret is encrypted. Claiming is one atomic
+ * UPDATE, so of two racing callbacks exactly one gets the flow.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import type { Knex } from 'knex';
+import type { Keyring } from '../store/secrets.js';
+
+export interface PendingFlow {
+  readonly id: number;
+  readonly accountId: number;
+  readonly contactId: number;
+  readonly kind: string;
+  readonly requestToken: string | null;
+  /** Decrypted: the PKCE code verifier (oauth2) or the temporary token secret (oauth1). */
+  readonly secret: string;
+  readonly returnUrl: string | null;
+  readonly expiresAt: Date;
+}
+
+export type Claim = { kind: 'claimed'; flow: PendingFlow } | { kind: 'used' } | { kind: 'unknown' };
+
+const CONTEXT = 'nori_pending_flows.secret';
+export const hashState = (state: string) => createHash('sha256').update(state).digest('hex');
+export const newState = () => randomBytes(32).toString('base64url');
+
+interface FlowRow {
+  id: number; account_id: number; contact_id: number; kind: string; request_token: string | null; secret: string; return_url: string | null; expires_at: Date;
+}
+
+/** Records a new flow and supersedes any earlier one for the account (its callback will be refused). */
+export async function savePendingFlow(
+  trx: Knex.Transaction,
+  keyring: Keyring,
+  flow: { state: string; accountId: number; contactId: number; kind: string; requestToken?: string; secret: string; returnUrl?: string | undefined; ttlSeconds: number },
+): Promise<void> {
+  const now = new Date();
+  await trx('nori_pending_flows').update({ used_at: now }).where('account_id', flow.accountId).whereNull('used_at');
+  await trx('nori_pending_flows').insert({
+    state_hash: hashState(flow.state),
+    account_id: flow.accountId,
+    contact_id: flow.contactId,
+    kind: flow.kind,
+    request_token: flow.requestToken ?? null,
+    secret: keyring.encrypt(flow.secret, CONTEXT),
+    return_url: flow.returnUrl ?? null,
+    created_at: now,
+    expires_at: new Date(now.getTime() + flow.ttlSeconds * 1000),
+  });
+}
+
+export async function claimPendingFlow(knex: Knex, keyring: Keyring, state: string): Promise<Claim> {
+  const hash = hashState(state);
+  const [row] = (await knex('nori_pending_flows').update({ used_at: new Date() }).where('state_hash', hash).whereNull('used_at').returning('*')) as FlowRow[];
+  if (!row) return (await knex('nori_pending_flows').first('id').where('state_hash', hash)) ? { kind: 'used' } : { kind: 'unknown' };
+  return {
+    kind: 'claimed',
+    flow: {
+      id: row.id,
+      accountId: row.account_id,
+      contactId: row.contact_id,
+      kind: row.kind,
+      requestToken: row.request_token,
+      secret: keyring.decrypt(row.secret, CONTEXT, { element: 'pending flow', id: row.id }),
+      returnUrl: row.return_url,
+      expiresAt: row.expires_at,
+    },
+  };
+}

@@ -1,0 +1,235 @@
+/**
+ * @module auth/service
+ * The authorization flows: AUTHORIZE starts one, the callback finishes it, fresh tokens come from a refresh
+ * that is single-flight across processes (a row lock in PostgreSQL), REVOKE reaches the provider too.
+ */
+import type { Knex } from 'knex';
+import type { Logger } from 'pino';
+import { WEBACCOUNT, WEBAPI } from '../../schemas/index.js';
+import { failure, type Failure, type MessageCode } from '../errors.js';
+import { failed, type Outcome } from '../outcome.js';
+import type { Principal } from '../principal.js';
+import { readSecrets, type Row } from '../store/elements.js';
+import type { Keyring } from '../store/secrets.js';
+import { claimPendingFlow, newState, savePendingFlow } from './pending-flows.js';
+import { ProviderError, type TokenSet } from './provider-error.js';
+import { isAllowedReturnUrl } from './return-urls.js';
+import { nextState, type AuthState } from './state-machine.js';
+import { STRATEGIES, type ApiSettings } from './strategies.js';
+import { applyEvent, isTransition } from './transitions.js';
+
+export interface AuthConfig {
+  /** Base URL under which the browser reaches nori; the callback is `${publicUrl}/oauth/callback`. */
+  readonly publicUrl: string;
+  /** Prefixes a return URL must start with (same origin, path prefix). */
+  readonly returnUrls: readonly string[];
+  readonly flowTtlSeconds: number;
+  readonly providerTimeoutMs: number;
+  /** A token this close to expiry is refreshed before use. */
+  readonly refreshSkewSeconds: number;
+}
+
+/** How a callback ends: a redirect to the caller's return URL, or a page when there is none. */
+export interface CallbackResult {
+  readonly status: number;
+  readonly code: MessageCode;
+  readonly message: string;
+  readonly accountId?: number;
+  readonly location?: string;
+}
+
+export interface Credentials {
+  readonly accessToken: string;
+  readonly tokenSecret: string | null;
+}
+
+export interface AuthService {
+  authorize(trx: Knex.Transaction, principal: Principal, account: Row, returnUrl: string | undefined): Promise<Outcome>;
+  finish(query: URLSearchParams): Promise<CallbackResult>;
+  /** Revokes at the provider where it can; returns a note for the transition's reason. Never throws. */
+  revokeAtProvider(trx: Knex.Transaction, accountId: number): Promise<string | undefined>;
+  /** A usable access token: refreshed first when stale, or when `rejected` is the token a provider just refused. */
+  credentials(accountId: number, options?: { rejected?: string }): Promise<Credentials | Failure>;
+}
+
+const CONTEXT_TOKEN = (column: string) => `webaccount.${column}`;
+
+export function createAuthService(deps: { knex: Knex; keyring: Keyring; logger: Logger; config: AuthConfig }): AuthService {
+  const { knex, keyring, logger, config } = deps;
+  const callbackBase = `${config.publicUrl.replace(/\/$/, '')}/oauth/callback`;
+
+  async function loadApi(trx: Knex | Knex.Transaction, name: string): Promise<ApiSettings | undefined> {
+    const row = await trx('webapi').first('*').where({ denomination: name, activity: 1 });
+    if (!row) return undefined;
+    const { CLIENT_SECRET } = await readSecrets(trx, WEBAPI, row.id as number, keyring);
+    return {
+      name,
+      authType: row.auth_type,
+      clientId: row.client_id,
+      clientSecret: CLIENT_SECRET ?? null,
+      requestTokenUrl: row.request_token_url,
+      authorizeUrl: row.authorize_url,
+      tokenUrl: row.token_url,
+      revokeUrl: row.revoke_url,
+      scopes: row.scopes,
+      timeoutMs: config.providerTimeoutMs,
+    };
+  }
+
+  const tokenColumns = (t: TokenSet) => ({
+    token: keyring.encrypt(t.accessToken, CONTEXT_TOKEN('token')),
+    token_secret: t.tokenSecret !== undefined ? keyring.encrypt(t.tokenSecret, CONTEXT_TOKEN('token_secret')) : null,
+    refresh_token: t.refreshToken !== undefined ? keyring.encrypt(t.refreshToken, CONTEXT_TOKEN('refresh_token')) : null,
+    token_expires: t.expiresAt ?? null,
+    // A refresh that names no scope keeps the granted ones (RFC 6749 §5.1: unchanged unless said).
+    ...(t.scope !== undefined ? { granted_scopes: t.scope.slice(0, 1024) } : {}),
+  });
+
+  const providerFailure = (e: ProviderError, api: string): Failure =>
+    failure('PROVIDER_ERROR', { api, step: e.step, status: e.status ?? 'none', error: e.error });
+
+  async function authorize(trx: Knex.Transaction, principal: Principal, account: Row, returnUrl: string | undefined): Promise<Outcome> {
+    const id = account.ID as number;
+    if (returnUrl !== undefined && !isAllowedReturnUrl(returnUrl, config.returnUrls)) return failed(failure('RETURN_URL_NOT_ALLOWED', {}), String(id));
+    const state = account.AUTHORIZATION_STATE as AuthState;
+    if (!nextState(state, 'request')) return failed(failure('ILLEGAL_TRANSITION', { id, from: state, to: 'requested', allowed: 'waiting or requested' }), String(id));
+    const api = await loadApi(trx, account.API as string);
+    if (!api) return failed(failure('WEBAPI_INACTIVE', { api: String(account.API) }), String(id));
+    const strategy = STRATEGIES.get(api.authType);
+    if (!strategy) return failed(failure('AUTH_TYPE_UNSUPPORTED', { api: api.name, authType: api.authType }), String(id));
+    const missing = strategy.needs.filter((k) => !api[k]);
+    if (missing.length) return failed(failure('WEBAPI_INCOMPLETE', { api: api.name, fields: missing.join(', ') }), String(id));
+
+    const flowState = newState();
+    // OAuth 1.0a has no state parameter: nori's rides in the callback URL, and the oauth_token is matched too.
+    const callbackUrl = api.authType === 'oauth1' ? `${callbackBase}?state=${flowState}` : callbackBase;
+    let started;
+    try {
+      started = await strategy.start(api, { state: flowState, callbackUrl });
+    } catch (e) {
+      if (e instanceof ProviderError) return failed(providerFailure(e, api.name), String(id));
+      throw e;
+    }
+    await savePendingFlow(trx, keyring, {
+      state: flowState, accountId: id, contactId: principal.contactId, kind: api.authType,
+      ...(started.requestToken ? { requestToken: started.requestToken } : {}),
+      secret: started.secret, returnUrl, ttlSeconds: config.flowTtlSeconds,
+    });
+    const moved = await applyEvent(trx, id, 'request', { contactId: principal.contactId });
+    if (!isTransition(moved)) return failed(moved, String(id));
+    return {
+      kind: 'done', code: 'AUTHORIZATION_STARTED', elementID: String(id),
+      params: { id, api: api.name, minutes: Math.round(config.flowTtlSeconds / 60) },
+      attributes: { url: started.url },
+    };
+  }
+
+  /** Ends a flow: records the outcome on the account and tells the browser where to go. */
+  async function conclude(flow: { accountId: number; returnUrl: string | null }, code: MessageCode, status: number, message: string, event?: { name: 'grant' | 'fail' | 'expire'; reason?: string; columns?: Record<string, unknown> }): Promise<CallbackResult> {
+    let finalCode = code;
+    let finalStatus = status;
+    if (event) {
+      const moved = await knex.transaction((trx) => applyEvent(trx, flow.accountId, event.name, { contactId: null, reason: event.reason, columns: event.columns }));
+      if (!isTransition(moved)) {
+        // The account moved meanwhile (revoked, disabled by its owner): the flow's result is void.
+        finalCode = 'ILLEGAL_TRANSITION';
+        finalStatus = 409;
+        message = `WEBACCOUNT ${flow.accountId} changed state during the authorization; nothing was stored.`;
+      }
+    }
+    const result = { status: finalStatus, code: finalCode, message, accountId: flow.accountId };
+    if (!flow.returnUrl) return result;
+    const location = new URL(flow.returnUrl);
+    location.searchParams.set('webaccount', String(flow.accountId));
+    location.searchParams.set('outcome', finalCode === 'AUTHORIZED' ? 'authorized' : 'error');
+    if (finalCode !== 'AUTHORIZED') location.searchParams.set('error', finalCode);
+    return { ...result, status: 303, location: location.toString() };
+  }
+
+  async function finish(query: URLSearchParams): Promise<CallbackResult> {
+    const state = query.get('state');
+    if (!state) return { status: 400, code: 'CALLBACK_INVALID', message: 'This callback carries no state: it did not come from an authorization nori started.' };
+    const claim = await claimPendingFlow(knex, keyring, state);
+    if (claim.kind === 'unknown') return { status: 400, code: 'CALLBACK_INVALID', message: 'This callback\'s state is unknown: it did not come from an authorization nori started.' };
+    if (claim.kind === 'used') return { status: 409, code: 'CALLBACK_REPLAYED', message: 'This authorization was already finished, or superseded by a newer one.' };
+    const flow = claim.flow;
+    if (flow.expiresAt.getTime() < Date.now()) {
+      return conclude(flow, 'FLOW_EXPIRED', 410, 'The authorization took too long; ask for a new one.', { name: 'expire', reason: 'the authorization link expired before the user came back' });
+    }
+    const denied = query.get('error') ?? (query.has('denied') ? 'access_denied' : null);
+    if (denied) {
+      const description = query.get('error_description')?.slice(0, 200);
+      return conclude(flow, 'ACCESS_DENIED', 403, 'The authorization was refused at the service.', { name: 'fail', reason: `the service answered ${denied.slice(0, 64)}${description ? `: ${description}` : ''}` });
+    }
+    if (flow.kind === 'oauth1' && query.get('oauth_token') !== flow.requestToken) {
+      return conclude(flow, 'CALLBACK_INVALID', 400, 'The callback\'s oauth_token is not the one this authorization asked for.', { name: 'fail', reason: 'the callback carried another oauth_token' });
+    }
+    const account = (await knex('webaccount').first('api').where('id', flow.accountId)) as { api: string } | undefined;
+    const api = account && (await loadApi(knex, account.api));
+    const strategy = api && STRATEGIES.get(api.authType);
+    if (!api || !strategy) return conclude(flow, 'WEBAPI_INACTIVE', 409, 'The service was disabled during the authorization.', { name: 'fail', reason: 'the WEBAPI was disabled during the authorization' });
+    let tokens: TokenSet;
+    try {
+      const callbackUrl = api.authType === 'oauth1' ? `${callbackBase}?state=${state}` : callbackBase;
+      tokens = await strategy.finish(api, { query, callbackUrl, secret: flow.secret });
+    } catch (e) {
+      if (!(e instanceof ProviderError)) throw e;
+      logger.warn({ account: flow.accountId, api: api.name, step: e.step, status: e.status, error: e.error }, 'authorization failed at the provider');
+      return conclude(flow, 'PROVIDER_ERROR', 502, `The service refused to finish the authorization (${e.error}).`, { name: 'fail', reason: e.message });
+    }
+    return conclude(flow, 'AUTHORIZED', 200, `WEBACCOUNT ${flow.accountId} is authorized on ${api.name}.`, { name: 'grant', columns: tokenColumns(tokens) });
+  }
+
+  async function revokeAtProvider(trx: Knex.Transaction, accountId: number): Promise<string | undefined> {
+    const account = (await trx('webaccount').first('api', 'authorization_state').where('id', accountId)) as { api: string; authorization_state: AuthState } | undefined;
+    if (!account || account.authorization_state === 'revoked') return undefined;
+    const api = await loadApi(trx, account.api);
+    const strategy = api && STRATEGIES.get(api.authType);
+    if (!api || !strategy?.revoke || !api.revokeUrl) return undefined;
+    const { TOKEN, REFRESH_TOKEN } = await readSecrets(trx, WEBACCOUNT, accountId, keyring);
+    if (!TOKEN && !REFRESH_TOKEN) return undefined;
+    try {
+      await strategy.revoke(api, { accessToken: TOKEN ?? null, refreshToken: REFRESH_TOKEN ?? null });
+      return 'tokens revoked at the service';
+    } catch (e) {
+      const reason = e instanceof ProviderError ? e.message : 'unexpected error';
+      logger.warn({ account: accountId, api: api.name, reason }, 'revocation at the provider failed; tokens erased locally');
+      return `tokens erased; revocation at the service failed: ${reason}`;
+    }
+  }
+
+  async function credentials(accountId: number, options: { rejected?: string } = {}): Promise<Credentials | Failure> {
+    return knex.transaction(async (trx) => {
+      // The row lock makes refresh single-flight: concurrent callers, in any process, wait here and then find
+      // the token the first one stored.
+      const row = await trx('webaccount').first('api', 'authorization_state', 'token_expires').where('id', accountId).forUpdate();
+      if (!row) return failure('NOT_FOUND', { element: 'WEBACCOUNT', id: accountId });
+      const state = row.authorization_state as AuthState;
+      if (state !== 'authorized') return failure('NOT_AUTHORIZED', { id: accountId, state });
+      const secrets = await readSecrets(trx, WEBACCOUNT, accountId, keyring);
+      const expires = row.token_expires as Date | null;
+      const stale = options.rejected !== undefined ? secrets.TOKEN === options.rejected : expires !== null && expires.getTime() - config.refreshSkewSeconds * 1000 <= Date.now();
+      if (!stale && secrets.TOKEN) return { accessToken: secrets.TOKEN, tokenSecret: secrets.TOKEN_SECRET ?? null };
+      const api = await loadApi(trx, row.api as string);
+      const strategy = api && STRATEGIES.get(api.authType);
+      if (!api || !strategy) return failure('WEBAPI_INACTIVE', { api: String(row.api) });
+      if (!strategy.refresh || !secrets.REFRESH_TOKEN) {
+        await applyEvent(trx, accountId, 'refresh_rejected', { contactId: null, reason: 'the token expired and there is no refresh token' });
+        return failure('REFRESH_REJECTED', { id: accountId, reason: 'no refresh token' });
+      }
+      try {
+        const fresh = await strategy.refresh(api, secrets.REFRESH_TOKEN);
+        // Access and (rotated) refresh token are written in one UPDATE, under the lock.
+        await trx('webaccount').update(tokenColumns(fresh)).where('id', accountId);
+        return { accessToken: fresh.accessToken, tokenSecret: null };
+      } catch (e) {
+        if (!(e instanceof ProviderError)) throw e;
+        if (!e.isGrantRejected) return providerFailure(e, api.name);
+        await applyEvent(trx, accountId, 'refresh_rejected', { contactId: null, reason: e.message });
+        return failure('REFRESH_REJECTED', { id: accountId, reason: e.error });
+      }
+    });
+  }
+
+  return { authorize, finish, revokeAtProvider, credentials };
+}

@@ -1,0 +1,101 @@
+/**
+ * @module auth/strategies
+ * One strategy per AUTH_TYPE: how a flow starts, finishes, refreshes and revokes. Dispatch is a Map lookup;
+ * adding an auth type adds an entry, not a branch.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { exchangeCode, authorizationUrl, refreshTokens, revokeTokens, type OAuth2Endpoints } from './oauth2-client.js';
+import { exchangeVerifier, requestTemporaryCredentials, userAuthorizationUrl } from './oauth1-client.js';
+import { ProviderError, type TokenSet } from './provider-error.js';
+
+/** A WEBAPI's settings as the strategies need them (CLIENT_SECRET decrypted). */
+export interface ApiSettings {
+  readonly name: string;
+  readonly authType: string;
+  readonly clientId: string | null;
+  readonly clientSecret: string | null;
+  readonly requestTokenUrl: string | null;
+  readonly authorizeUrl: string | null;
+  readonly tokenUrl: string | null;
+  readonly revokeUrl: string | null;
+  readonly scopes: string | null;
+  readonly timeoutMs: number;
+}
+
+export interface Started {
+  readonly url: string;
+  readonly requestToken?: string;
+  /** Kept encrypted until the callback: PKCE verifier or temporary token secret. */
+  readonly secret: string;
+}
+
+export interface RedirectStrategy {
+  readonly redirect: true;
+  /** Fields of the WEBAPI that must be set for this strategy. */
+  readonly needs: readonly (keyof ApiSettings)[];
+  start(api: ApiSettings, p: { state: string; callbackUrl: string }): Promise<Started>;
+  finish(api: ApiSettings, p: { query: URLSearchParams; callbackUrl: string; secret: string }): Promise<TokenSet>;
+  refresh?(api: ApiSettings, refreshToken: string): Promise<TokenSet>;
+  revoke?(api: ApiSettings, tokens: { accessToken: string | null; refreshToken: string | null }): Promise<void>;
+}
+
+const s = (v: string | null) => v ?? '';
+
+function oauth2(api: ApiSettings): OAuth2Endpoints {
+  return {
+    clientId: s(api.clientId),
+    clientSecret: s(api.clientSecret),
+    authorizeUrl: s(api.authorizeUrl),
+    tokenUrl: s(api.tokenUrl),
+    revokeUrl: api.revokeUrl ?? undefined,
+    scopes: (api.scopes ?? '').split(/\s+/).filter(Boolean),
+    timeoutMs: api.timeoutMs,
+  };
+}
+
+const oauth1 = (api: ApiSettings) => ({
+  consumerKey: s(api.clientId),
+  consumerSecret: s(api.clientSecret),
+  requestTokenUrl: s(api.requestTokenUrl),
+  authorizeUrl: s(api.authorizeUrl),
+  accessTokenUrl: s(api.tokenUrl),
+  timeoutMs: api.timeoutMs,
+});
+
+const OAUTH2: RedirectStrategy = {
+  redirect: true,
+  needs: ['clientId', 'clientSecret', 'authorizeUrl', 'tokenUrl'],
+  async start(api, { state, callbackUrl }) {
+    // RFC 7636: 32 random bytes give a 43-character verifier; S256 only.
+    const verifier = randomBytes(32).toString('base64url');
+    const challenge = createHash('sha256').update(verifier).digest('base64url');
+    return { url: authorizationUrl(oauth2(api), { redirectUri: callbackUrl, state, codeChallenge: challenge }), secret: verifier };
+  },
+  async finish(api, { query, callbackUrl, secret }) {
+    const code = query.get('code');
+    if (!code) throw new ProviderError('callback', { error: 'missing_code' });
+    return exchangeCode(oauth2(api), { code, redirectUri: callbackUrl, codeVerifier: secret });
+  },
+  refresh: (api, refreshToken) => refreshTokens(oauth2(api), refreshToken),
+  revoke: (api, tokens) => revokeTokens(oauth2(api), tokens),
+};
+
+const OAUTH1: RedirectStrategy = {
+  redirect: true,
+  needs: ['clientId', 'clientSecret', 'requestTokenUrl', 'authorizeUrl', 'tokenUrl'],
+  async start(api, { callbackUrl }) {
+    const { token, tokenSecret } = await requestTemporaryCredentials(oauth1(api), callbackUrl);
+    return { url: userAuthorizationUrl(oauth1(api), token), requestToken: token, secret: tokenSecret };
+  },
+  async finish(api, { query, secret }) {
+    const token = query.get('oauth_token');
+    const verifier = query.get('oauth_verifier');
+    if (!token || !verifier) throw new ProviderError('callback', { error: 'missing_verifier' });
+    return exchangeVerifier(oauth1(api), { token, tokenSecret: secret, verifier });
+  },
+};
+
+export const STRATEGIES: ReadonlyMap<string, RedirectStrategy> = new Map([
+  ['oauth2', OAUTH2],
+  ['oauth1', OAUTH1],
+]);
