@@ -11,6 +11,7 @@ import { createEngine, type Engine } from '../engine.js';
 import { createServer } from '../http/server.js';
 import type { Principal } from '../principal.js';
 import { DataDirInUseError } from '../store/db.js';
+import { rotateSecrets } from '../store/rotate.js';
 
 const USAGE = `nori: XML commands over WEBAPI and WEBACCOUNT
 
@@ -22,6 +23,7 @@ const USAGE = `nori: XML commands over WEBAPI and WEBACCOUNT
   nori keys create --contact N [--groups 1,2] [--admin] [--label TEXT]
   nori keys list
   nori keys revoke <id|key-id>
+  nori secrets rotate                re-encrypt every secret with NORI_SECRET_KEY (older keys in NORI_SECRET_KEYS_OLD)
 
 Configuration is read from the environment; see README.md.`;
 
@@ -181,6 +183,13 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
       case 'keys':
         engine = await openEngine(config, logger);
         return await keys(engine, rest, parsed.values);
+      case 'secrets': {
+        if (rest[0] !== 'rotate') throw new UsageError('secrets takes rotate');
+        engine = await openEngine(config, logger);
+        const { rewritten } = await rotateSecrets(engine.database.knex, engine.keyring);
+        for (const [column, n] of Object.entries(rewritten)) console.error(`${column}: ${n} re-encrypted`);
+        return 0;
+      }
       default:
         throw new UsageError(`unknown command "${command}"`);
     }
