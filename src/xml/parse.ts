@@ -79,9 +79,11 @@ export function parseXml(body: string | Uint8Array, limits: XmlLimits = DEFAULT_
   let startColumn = 1;
   let pendingName = '';
 
-  const stop = (code: MessageCode, params: Params = {}): never => {
-    throw new NoriError(failure(code, params, { line: parser.line, column: parser.column + 1 }));
+  const stop = (code: MessageCode, params: Params = {}, at = { line: parser.line, column: parser.column + 1 }): never => {
+    throw new NoriError(failure(code, params, at));
   };
+  // Limits met at a start tag point at its '<'.
+  const atTag = () => ({ line: startLine, column: startColumn });
 
   parser.on('xmldecl', (decl) => {
     const enc = decl.encoding?.toLowerCase();
@@ -96,12 +98,12 @@ export function parseXml(body: string | Uint8Array, limits: XmlLimits = DEFAULT_
     startColumn = parser.column - tag.name.length - 1;
     pendingName = tag.name;
     attributes = 0;
-    if (++elements > limits.maxElements) stop('LIMIT_ELEMENTS', { limit: limits.maxElements });
-    if (stack.length >= limits.maxDepth) stop('LIMIT_DEPTH', { limit: limits.maxDepth });
-    if (stack.length === 1 && stack[0]!.children.length >= limits.maxCommands) stop('LIMIT_COMMANDS', { limit: limits.maxCommands });
+    if (++elements > limits.maxElements) stop('LIMIT_ELEMENTS', { limit: limits.maxElements }, atTag());
+    if (stack.length >= limits.maxDepth) stop('LIMIT_DEPTH', { limit: limits.maxDepth }, atTag());
+    if (stack.length === 1 && stack[0]!.children.length >= limits.maxCommands) stop('LIMIT_COMMANDS', { limit: limits.maxCommands }, atTag());
   });
   parser.on('attribute', (attr) => {
-    if (++attributes > limits.maxAttributes) stop('LIMIT_ATTRIBUTES', { name: pendingName, limit: limits.maxAttributes });
+    if (++attributes > limits.maxAttributes) stop('LIMIT_ATTRIBUTES', { name: pendingName, limit: limits.maxAttributes }, atTag());
     if (attr.value.length > limits.maxAttributeLength) stop('LIMIT_ATTRIBUTE_LENGTH', { name: attr.name.slice(0, 64), limit: limits.maxAttributeLength });
   });
   parser.on('opentag', (tag: SaxesTagPlain) => {
