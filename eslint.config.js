@@ -15,5 +15,5 @@ export default tseslint.config(
       'no-console': ['error', { allow: ['warn', 'error'] }],
     },
   },
-  { files: ['bin/**', 'src/cli/**', 'bench/**', 'test/**'], rules: { 'no-console': 'off' } },
+  { files: ['bin/**', 'src/cli/**', 'bench/**', 'test/**', 'scripts/**'], rules: { 'no-console': 'off' } },
 );
