@@ -75,8 +75,7 @@ describe('AUTHORIZE and the callback (no provider needed)', () => {
 
     await seedApi(engine, 'bare', '<CLIENT_ID>x</CLIENT_ID>');
     expectError(await authorize(await seedAccount(engine, ALICE, 'bare')), 'WEBAPI_INCOMPLETE');
-    await seedApi(engine, 'keyed', '', );
-    await engine.database.knex('webapi').update({ auth_type: 'apikey' }).where('denomination', 'keyed');
+    await seedApi(engine, 'keyed', '', 'apikey');
     expectError(await authorize(await seedAccount(engine, ALICE, 'keyed')), 'AUTH_TYPE_UNSUPPORTED');
     const onProv = await seedAccount(engine, ALICE, 'prov');
     await engine.database.knex('webapi').update({ activity: 0 }).where('denomination', 'prov');

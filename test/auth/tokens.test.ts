@@ -38,8 +38,7 @@ describe('token lifecycle against a token endpoint on loopback', () => {
     engine = await makeEngine({ authorization: { publicUrl: 'http://127.0.0.1:9/', refreshSkewSeconds: 60 } });
     server = await startServer(engine);
     await seedApi(engine, 'prov', `<CLIENT_ID>c</CLIENT_ID><CLIENT_SECRET>s</CLIENT_SECRET><AUTHORIZE_URL>${base}/authorize</AUTHORIZE_URL><TOKEN_URL>${base}/token</TOKEN_URL>`);
-    await seedApi(engine, 'down', '<CLIENT_ID>c</CLIENT_ID><CLIENT_SECRET>s</CLIENT_SECRET><REQUEST_TOKEN_URL>http://127.0.0.1:1/request</REQUEST_TOKEN_URL><AUTHORIZE_URL>http://127.0.0.1:1/authorize</AUTHORIZE_URL><TOKEN_URL>http://127.0.0.1:1/access</TOKEN_URL>');
-    await engine.database.knex('webapi').update({ auth_type: 'oauth1' }).where('denomination', 'down');
+    await seedApi(engine, 'down', '<CLIENT_ID>c</CLIENT_ID><CLIENT_SECRET>s</CLIENT_SECRET><REQUEST_TOKEN_URL>http://127.0.0.1:1/request</REQUEST_TOKEN_URL><AUTHORIZE_URL>http://127.0.0.1:1/authorize</AUTHORIZE_URL><TOKEN_URL>http://127.0.0.1:1/access</TOKEN_URL>', 'oauth1');
   });
   after(async () => {
     await server.close();

@@ -7,8 +7,8 @@ import type { Principal } from '../../src/principal.js';
 import { ADMIN } from './engine.js';
 import { only, q } from './xml.js';
 
-export function webapiXml(name: string, extra = ''): string {
-  return `<CREATE><WEBAPI><INFO><DENOMINATION>${name}</DENOMINATION><AUTH_TYPE>oauth2</AUTH_TYPE>${extra}</INFO></WEBAPI></CREATE>`;
+export function webapiXml(name: string, extra = '', authType = 'oauth2'): string {
+  return `<CREATE><WEBAPI><INFO><DENOMINATION>${name}</DENOMINATION><AUTH_TYPE>${authType}</AUTH_TYPE>${extra}</INFO></WEBAPI></CREATE>`;
 }
 
 export function accountXml(api: string, extra = ''): string {
@@ -16,8 +16,8 @@ export function accountXml(api: string, extra = ''): string {
 }
 
 /** Creates a WEBAPI as admin; returns its ID. */
-export async function seedApi(engine: Engine, name = 'twitter', extra = ''): Promise<number> {
-  const r = only(await engine.execute(q(webapiXml(name, extra)), ADMIN));
+export async function seedApi(engine: Engine, name = 'twitter', extra = '', authType = 'oauth2'): Promise<number> {
+  const r = only(await engine.execute(q(webapiXml(name, extra, authType)), ADMIN));
   assert.equal(r.attrs.msgType, '0', r.text);
   return Number(r.attrs.elementID);
 }
