@@ -29,7 +29,8 @@ function client(ep: OAuth2Endpoints): AuthorizationCode {
       authorizePath: authorize.pathname,
       ...(ep.revokeUrl ? { revokePath: new URL(ep.revokeUrl).pathname } : {}),
     },
-    http: { timeout: ep.timeoutMs, redirects: 0 } as ModuleOptions['http'],
+    // json: true, not simple-oauth2's 'strict': RFC 7009 revocation answers 200 with an empty body.
+    http: { timeout: ep.timeoutMs, redirects: 0, json: true } as ModuleOptions['http'],
   };
   return new AuthorizationCode(options);
 }

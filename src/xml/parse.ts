@@ -1,38 +1,38 @@
-/**
- * @module xml/parse
- * A request body to a small element tree. The only module that imports saxes. Limits are enforced while the
- * document streams, so a hostile document is refused at the point it crosses one, and any DOCTYPE is refused
- * outright: no entity can be declared, so none is ever expanded.
- */
-import { SaxesParser, type SaxesTagPlain } from 'saxes';
+/** @module xml/parse A request body to a small element tree, within hard limits and with no DOCTYPE; the only module that imports saxes. */
+import { SaxesParser } from 'saxes';
 import { NoriError, failure, type MessageCode, type Params } from '../errors.js';
+
+// Limits are checked inside saxes' own event handlers, so a hostile document is refused where it crosses one
+// rather than after it has been built. Refusing every DOCTYPE means no entity can be declared, so the only
+// entities ever expanded are the five predefined ones and character references.
 
 export interface XmlNode {
   readonly name: string;
-  /** Attribute values, in a null-prototype object. */
+  /** Attribute values, in a null-prototype object (no `__proto__` surprises). */
   readonly attributes: Readonly<Record<string, string>>;
   readonly children: XmlNode[];
-  /** The element's own text and CDATA, entities decoded, untrimmed. */
+  /** The element's own direct text and CDATA, entities decoded, untrimmed; '' if none. */
   text: string;
-  /** 1-based position of the start tag's `<`. */
+  /** 1-based line of the start tag's `<`. */
   readonly line: number;
+  /** 1-based column of the start tag's `<`, in Unicode characters (as saxes counts columns). */
   readonly column: number;
 }
 
 export interface XmlLimits {
-  /** Bytes of the body. */
+  /** Size of the body in bytes (a Buffer's length, or a string's UTF-8 length). */
   maxBytes: number;
   /** Nesting depth; the root is depth 1. */
   maxDepth: number;
-  /** Elements in the document. */
+  /** Elements in the whole document. */
   maxElements: number;
   /** Attributes on one element. */
   maxAttributes: number;
-  /** Characters of one attribute value. */
+  /** Length (UTF-16 code units) of one attribute value. */
   maxAttributeLength: number;
-  /** Characters of one element's text. */
+  /** Length (UTF-16 code units) of one element's text, all its pieces together. */
   maxTextLength: number;
-  /** Children of the root: commands. */
+  /** Child elements of the root: the commands of a batch. */
   maxCommands: number;
 }
 
@@ -46,96 +46,174 @@ export const DEFAULT_LIMITS: Readonly<XmlLimits> = Object.freeze({
   maxCommands: 10_000,
 });
 
-const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
+const LT = 0x3c;
+// Its default ignoreBOM: false is what strips a leading BOM.
+const decoder = new TextDecoder('utf-8', { fatal: true });
 
-function decode(body: string | Uint8Array, limits: XmlLimits): string {
-  if (typeof body === 'string') {
-    if (Buffer.byteLength(body) > limits.maxBytes) throw new NoriError(failure('LIMIT_BODY_SIZE', { limit: limits.maxBytes }));
-    return body.charCodeAt(0) === 0xfeff ? body.slice(1) : body;
-  }
-  if (body.byteLength > limits.maxBytes) throw new NoriError(failure('LIMIT_BODY_SIZE', { limit: limits.maxBytes }));
+// Names and saxes reasons are echoed into responses; a hostile document could make them megabytes long.
+const clip = (s: string): string => (s.length > 80 ? `${s.slice(0, 80)}…` : s);
+
+function toText(body: string | Uint8Array, limits: XmlLimits): string {
+  // The size is checked before decoding so an oversized body costs no work beyond its length.
+  const bytes = typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength;
+  if (bytes > limits.maxBytes) throw new NoriError(failure('LIMIT_BODY_SIZE', { limit: limits.maxBytes }));
+  if (typeof body === 'string') return body.charCodeAt(0) === 0xfeff ? body.slice(1) : body;
   try {
-    return decoder.decode(body); // strips a BOM
+    return decoder.decode(body);
   } catch (cause) {
     throw new NoriError(failure('XML_ENCODING', { detail: '' }), { cause });
   }
 }
 
+/** Characters (code points) in src[from, to): high surrogates open a pair saxes counts as one column. */
+function width(src: string, from: number, to: number): number {
+  let n = to - from;
+  for (let i = from; i < to; i++) {
+    const c = src.charCodeAt(i);
+    if (c >= 0xd800 && c <= 0xdbff) n--;
+  }
+  return n;
+}
+
+/** Start of the line holding src[index]; XML 1.1 also breaks lines at NEL and LS. */
+function lineStart(src: string, index: number, xml11: boolean): number {
+  let i = index;
+  for (; i > 0; i--) {
+    const c = src.charCodeAt(i - 1);
+    if (c === 0x0a || c === 0x0d || (xml11 && (c === 0x85 || c === 0x2028))) break;
+  }
+  return i;
+}
+
 /**
- * Parses a body within limits; throws NoriError (XML_*, LIMIT_*) with the position where it stopped.
+ * Parses a request body into a tree, enforcing `limits` while it streams.
+ * Throws NoriError: LIMIT_* for a limit crossed, XML_FORBIDDEN_DECLARATION for any DOCTYPE, XML_ENCODING for
+ * bytes that are not UTF-8 or a declaration naming another encoding, XML_MALFORMED for anything saxes refuses;
+ * each with the 1-based line and column where it was found (none for LIMIT_BODY_SIZE and undecodable bytes).
  * @example
- * const root = parseXml('<QUERY><GET><WEBACCOUNT ID="2"/></GET></QUERY>');
- * root.children[0].name; // 'GET'
+ * const root = parseXml('<QUERY>\n  <GET><WEBACCOUNT ID="2"/></GET>\n</QUERY>');
+ * root.children[0]!.name;                   // 'GET'
+ * root.children[0]!.line;                   // 2
+ * root.children[0]!.column;                 // 3
+ * root.children[0]!.children[0]!.attributes; // { ID: '2' }
  */
 export function parseXml(body: string | Uint8Array, limits: XmlLimits = DEFAULT_LIMITS): XmlNode {
-  const text = decode(body, limits);
+  const src = toText(body, limits);
   const parser = new SaxesParser({ xmlns: false, position: true });
   const stack: XmlNode[] = [];
+  const lengths: number[] = []; // text length so far, per open element
+  const pieces: (string[] | undefined)[] = []; // text pieces, per open element, only once there are two
+  let top: XmlNode | undefined;
   let root: XmlNode | undefined;
+  let depth = 0;
   let elements = 0;
+  let commands = 0;
   let attributes = 0;
-  let textLength = 0;
-  let startLine = 1;
-  let startColumn = 1;
-  let pendingName = '';
+  let tagName = '';
+  let tagLine = 1;
+  let tagColumn = 1;
 
-  const stop = (code: MessageCode, params: Params = {}, at = { line: parser.line, column: parser.column + 1 }): never => {
+  // Limits met inside an element point at its start tag; the others at where saxes stands.
+  const here = () => ({ line: parser.line, column: parser.column + 1 });
+  const atTag = () => ({ line: tagLine, column: tagColumn });
+  const stop = (code: MessageCode, params: Params, at: { line: number; column: number }): never => {
     throw new NoriError(failure(code, params, at));
   };
-  // Limits met at a start tag point at its '<'.
-  const atTag = () => ({ line: startLine, column: startColumn });
 
   parser.on('xmldecl', (decl) => {
-    const enc = decl.encoding?.toLowerCase();
-    if (enc !== undefined && enc !== 'utf-8' && enc !== 'utf8') {
-      stop('XML_ENCODING', { detail: `: the XML declaration says ${decl.encoding?.slice(0, 40)}; nori reads UTF-8 only` });
+    const enc = decl.encoding;
+    if (enc === undefined) return;
+    const lower = enc.toLowerCase();
+    if (lower !== 'utf-8' && lower !== 'utf8') {
+      stop('XML_ENCODING', { detail: `: the XML declaration says ${clip(enc)}; nori reads UTF-8 only` }, here());
     }
   });
-  parser.on('doctype', () => stop('XML_FORBIDDEN_DECLARATION', { what: 'DOCTYPE declaration' }));
+  parser.on('doctype', () => stop('XML_FORBIDDEN_DECLARATION', { what: 'DOCTYPE declaration' }, here()));
+
   parser.on('opentagstart', (tag) => {
-    // saxes stands one character past the name here: step back to the '<'.
-    startLine = parser.line;
-    startColumn = parser.column - tag.name.length - 1;
-    pendingName = tag.name;
+    // saxes stands just past the character that ended the name (two for CR LF); step back to the '<'.
+    const name = tag.name;
+    const pos = parser.position;
+    let lt = pos - name.length - 2;
+    if (src.charCodeAt(lt) !== LT) lt--;
+    const back = pos - lt;
+    const index = parser.columnIndex;
+    if (index >= back) {
+      tagLine = parser.line;
+      // columnIndex counts code units and column characters: they differ only after an astral character.
+      tagColumn = parser.column - (index === parser.column ? back : width(src, lt, pos)) + 1;
+    } else {
+      // A line break ended the name: the '<' is on the line before. Each line ends at most once this way,
+      // so the scan stays linear over the document.
+      tagLine = parser.line - 1;
+      tagColumn = width(src, lineStart(src, lt, parser.xmlDecl.version === '1.1'), lt) + 1;
+    }
+    tagName = name;
     attributes = 0;
     if (++elements > limits.maxElements) stop('LIMIT_ELEMENTS', { limit: limits.maxElements }, atTag());
-    if (stack.length >= limits.maxDepth) stop('LIMIT_DEPTH', { limit: limits.maxDepth }, atTag());
-    if (stack.length === 1 && stack[0]!.children.length >= limits.maxCommands) stop('LIMIT_COMMANDS', { limit: limits.maxCommands }, atTag());
+    if (depth >= limits.maxDepth) stop('LIMIT_DEPTH', { limit: limits.maxDepth }, atTag());
+    if (depth === 1 && ++commands > limits.maxCommands) stop('LIMIT_COMMANDS', { limit: limits.maxCommands }, atTag());
   });
+
+  // saxes reports each attribute as it completes, so a start tag with a million of them stops at the first
+  // one past the limit.
   parser.on('attribute', (attr) => {
-    if (++attributes > limits.maxAttributes) stop('LIMIT_ATTRIBUTES', { name: pendingName, limit: limits.maxAttributes }, atTag());
-    if (attr.value.length > limits.maxAttributeLength) stop('LIMIT_ATTRIBUTE_LENGTH', { name: attr.name.slice(0, 64), limit: limits.maxAttributeLength });
+    if (++attributes > limits.maxAttributes) stop('LIMIT_ATTRIBUTES', { name: clip(tagName), limit: limits.maxAttributes }, atTag());
+    if (attr.value.length > limits.maxAttributeLength) {
+      stop('LIMIT_ATTRIBUTE_LENGTH', { name: clip(attr.name), limit: limits.maxAttributeLength }, atTag());
+    }
   });
-  parser.on('opentag', (tag: SaxesTagPlain) => {
-    const node: XmlNode = { name: tag.name, attributes: tag.attributes as Record<string, string>, children: [], text: '', line: startLine, column: startColumn };
-    const parent = stack[stack.length - 1];
-    if (parent) parent.children.push(node);
-    else root = node;
-    textLength = 0;
-    // saxes sends closetag for self-closing tags too, so every element is pushed and popped.
-    stack.push(node);
+
+  parser.on('opentag', (tag) => {
+    const node: XmlNode = { name: tag.name, attributes: tag.attributes, children: [], text: '', line: tagLine, column: tagColumn };
+    if (top === undefined) root = node;
+    else top.children.push(node);
+    stack[depth] = node;
+    lengths[depth] = 0;
+    depth++;
+    top = node;
   });
-  const onText = (t: string) => {
-    const node = stack[stack.length - 1];
-    if (!node) return; // whitespace around the root
-    textLength += t.length;
-    if (textLength > limits.maxTextLength) stop('LIMIT_TEXT_LENGTH', { limit: limits.maxTextLength });
-    node.text = node.text === '' ? t : node.text + t;
+
+  // saxes sends a self-closing tag's closetag too, so every element is opened and closed here.
+  parser.on('closetag', () => {
+    depth--;
+    const parts = pieces[depth];
+    if (parts !== undefined) {
+      top!.text = parts.join('');
+      pieces[depth] = undefined;
+    }
+    top = depth > 0 ? stack[depth - 1] : undefined;
+  });
+
+  const onText = (t: string): void => {
+    if (top === undefined) return; // whitespace around the root; saxes refuses anything else there
+    const d = depth - 1;
+    const length = lengths[d]! + t.length;
+    if (length > limits.maxTextLength) {
+      tagLine = top.line;
+      tagColumn = top.column;
+      stop('LIMIT_TEXT_LENGTH', { limit: limits.maxTextLength }, atTag());
+    }
+    lengths[d] = length;
+    if (top.text === '') top.text = t;
+    else {
+      const parts = pieces[d];
+      if (parts === undefined) pieces[d] = [top.text, t];
+      else parts.push(t);
+    }
   };
   parser.on('text', onText);
   parser.on('cdata', onText);
-  parser.on('closetag', () => {
-    stack.pop();
-    textLength = stack.length ? stack[stack.length - 1]!.text.length : 0;
-  });
 
   try {
-    parser.write(text).close();
+    parser.write(src).close();
   } catch (e) {
     if (e instanceof NoriError) throw e;
-    const reason = String((e as Error).message).replace(/^\d+:\d+: /, '').replace(/\.$/, '');
-    throw new NoriError(failure('XML_MALFORMED', { reason }, { line: parser.line, column: parser.column + 1 }), { cause: e });
+    // saxes prefixes "line:column: " and ends with a period; the message template adds its own.
+    const reason = clip(String((e as Error).message).replace(/^\d+:\d+: /, '').replace(/\.$/, ''));
+    throw new NoriError(failure('XML_MALFORMED', { reason }, here()), { cause: e });
   }
-  if (!root) throw new NoriError(failure('XML_MALFORMED', { reason: 'the document has no root element' }, { line: parser.line, column: parser.column + 1 }));
+  // saxes refuses a document without a root, so this only satisfies the type checker.
+  if (root === undefined) throw new NoriError(failure('XML_MALFORMED', { reason: 'document must contain a root element' }));
   return root;
 }
