@@ -13,14 +13,18 @@ echo "== type-check" && npx tsc --noEmit -p tsconfig.json || status=1
 echo "== lint" && npx eslint . || status=1
 echo "== build" && npm run --silent build || status=1
 
+# Files given on the command line replace the default spec (every test beside the code and under test/).
+spec=("$@")
+[ ${#spec[@]} -gt 0 ] || spec=('test/**/*.test.ts' 'plugins/**/*.test.ts')
+
 run_suite() {
   echo "== mocha on $1"
-  NORI_TEST_DB="$1" NORI_TEST_STATS="$stats_dir/$1.json" npx mocha "${@:2}" || status=1
+  NORI_TEST_DB="$1" NORI_TEST_STATS="$stats_dir/$1.json" npx mocha "${spec[@]}" || status=1
 }
 
-run_suite pglite "$@"
+run_suite pglite
 if node -e "const c=new (require('pg').Client)(process.env.TEST_DATABASE_URL);c.connect().then(()=>c.end(),()=>process.exit(1))"; then
-  run_suite postgres "$@"
+  run_suite postgres
 else
   echo "PostgreSQL is not reachable at $TEST_DATABASE_URL: the PostgreSQL run did NOT happen." >&2
   status=1
