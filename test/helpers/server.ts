@@ -12,9 +12,10 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-export async function startServer(engine: Engine, maxBodyBytes = 1 << 20): Promise<RunningServer> {
+/** `port` 0 (the default) takes any free port; a fixed one is for a suite that must know nori's URL beforehand. */
+export async function startServer(engine: Engine, maxBodyBytes = 1 << 20, port = 0): Promise<RunningServer> {
   const app = createServer({ engine, logger: pino({ level: 'silent' }), maxBodyBytes });
-  const url = await app.listen({ host: '127.0.0.1', port: 0 });
+  const url = await app.listen({ host: '127.0.0.1', port });
   return { url, app, close: () => app.close() };
 }
 
