@@ -5,7 +5,7 @@
  */
 
 /** How a field's value is read from XML, stored, and written back. */
-export type FieldType = 'id' | 'text' | 'url' | 'enum' | 'datetime' | 'flag' | 'reference' | 'secret';
+export type FieldType = 'id' | 'text' | 'url' | 'enum' | 'datetime' | 'flag' | 'reference' | 'secret' | 'map';
 
 /**
  * Who may set a field: `client` in CREATE and UPDATE, `create` only in CREATE, `nori` never (nori sets it;
@@ -21,7 +21,7 @@ export interface FieldDef {
   readonly required?: boolean;
   /** Stored when CREATE leaves the field out. */
   readonly default?: string;
-  /** For text, url and secret: the longest value accepted, in characters. */
+  /** For text, url and secret: the longest value accepted, in characters; for map, of its stored form. */
   readonly maxLength?: number;
   /** For enum: the accepted values. */
   readonly values?: readonly string[];

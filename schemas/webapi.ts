@@ -25,5 +25,7 @@ export const WEBAPI = defineElement({
     TOKEN_URL: { type: 'url', writable: 'client', maxLength: 2048, doc: 'OAuth token endpoint (access token, refresh).' },
     REVOKE_URL: { type: 'url', writable: 'client', maxLength: 2048, doc: 'Token revocation endpoint (RFC 7009), if the service has one.' },
     SCOPES: { type: 'text', writable: 'client', maxLength: 1024, doc: 'Scopes asked for, separated by spaces.' },
+    PLUGIN: { type: 'text', writable: 'client', maxLength: 64, doc: 'The plugin that implements CALL for this service (docs/plugins.md). Empty: the plugin named like DENOMINATION, if any.' },
+    SETTINGS: { type: 'map', writable: 'client', maxLength: 8192, doc: 'Settings the plugin declares (e.g. CONTENT_URL), one child element each; an UPDATE replaces them all. Empty URL fields and settings take the plugin\'s defaults.' },
   },
 });

@@ -1,12 +1,14 @@
 /**
  * @module batch
  * Runs a batch's commands: each in its own transaction, or all in one when the QUERY is atomic. A command
- * that fails is rolled back and answers its MESSAGE; in an atomic batch every command then says so.
+ * that fails is rolled back and answers its MESSAGE; in an atomic batch every command then says so. CALL
+ * runs outside any transaction (a service's effects cannot be rolled back), so an atomic batch refuses it.
  */
 import { randomBytes } from 'node:crypto';
 import type { Knex } from 'knex';
 import type { Logger } from 'pino';
 import type { AuthService } from './auth/service.js';
+import type { CallService } from './call/service.js';
 import type { Command } from './commands.js';
 import { NoriError, failure, type Failure } from './errors.js';
 import { failed, type Outcome } from './outcome.js';
@@ -19,6 +21,7 @@ export interface BatchDeps {
   readonly keyring: Keyring;
   readonly logger: Logger;
   readonly auth: AuthService;
+  readonly calls: CallService;
 }
 
 /** A validated command, or why it is invalid. */
@@ -56,10 +59,14 @@ async function runEach(deps: BatchDeps, items: readonly Item[], principal: Princ
       continue;
     }
     try {
+      if (item.verb === 'CALL') {
+        outcomes.push(await deps.calls.call(principal, item));
+        continue;
+      }
       outcomes.push(
         await deps.knex.transaction(async (trx) => {
           const o = await runOne(deps, trx, item, principal);
-          if (o.kind === 'failed') throw new Rollback(o, 0);
+          if (o.kind === 'failed' && !o.commit) throw new Rollback(o, 0);
           return o;
         }),
       );
@@ -71,10 +78,11 @@ async function runEach(deps: BatchDeps, items: readonly Item[], principal: Princ
 }
 
 async function runAtomic(deps: BatchDeps, items: readonly Item[], principal: Principal): Promise<Outcome[]> {
-  const invalid = items.findIndex((i) => !isCommand(i));
+  const refused = items.map((i) => (!isCommand(i) ? i : i.verb === 'CALL' ? failure('CALL_NOT_ATOMIC', {}, i.at) : undefined));
+  const invalid = refused.findIndex((f) => f !== undefined);
   if (invalid >= 0) {
     const failedAt = { failed: invalid + 1 };
-    return items.map((i) => (isCommand(i) ? failed(failure('NOT_RUN', failedAt)) : failed(i)));
+    return refused.map((f) => (f ? failed(f) : failed(failure('NOT_RUN', failedAt))));
   }
   const commands = items as readonly Command[];
   try {

@@ -6,6 +6,7 @@ import type { ElementDef } from '../schemas/types.js';
 import type { FieldValue } from './field-types.js';
 import type { AuthEvent } from './auth/state-machine.js';
 import type { Criterion, Sort } from './store/elements.js';
+import type { XmlNode } from './xml/parse.js';
 
 export const VERBS = ['CREATE', 'GET', 'SEARCH', 'COUNT', 'UPDATE', 'DELETE', 'KILL', 'AUTHORIZE', 'CALL'] as const;
 export type Verb = (typeof VERBS)[number];
@@ -73,11 +74,16 @@ export interface AuthorizeCommand extends Base {
   readonly returnUrl: string | undefined;
 }
 
-/** CALL: parsed and answered, implemented with the plugins. */
-export interface PendingCommand extends Base {
+/** CALL: one method of the accounts' plugin; its parameters are checked against the plugin's definition. */
+export interface CallCommand extends Base {
   readonly verb: 'CALL';
   readonly ids: readonly number[];
+  /** The method's element name, e.g. POSTMESSAGE. */
+  readonly method: string;
+  /** The method's element, whose children are the parameters. */
+  readonly node: XmlNode;
+  readonly methodAt: Position;
 }
 
-export type Command = CreateCommand | GetCommand | SearchCommand | CountCommand | UpdateCommand | RemoveCommand | AuthorizeCommand | PendingCommand;
+export type Command = CreateCommand | GetCommand | SearchCommand | CountCommand | UpdateCommand | RemoveCommand | AuthorizeCommand | CallCommand;
 export type CommandOf<V extends Verb> = Extract<Command, { verb: V }>;

@@ -3,6 +3,10 @@
  * Configuration from the environment, validated once at start and frozen. Every setting is documented in
  * README.md (Configuration); a test keeps that table in step with `ENV_VARS`.
  */
+import { WEBAPI } from '../schemas/index.js';
+import { isReadError, readValue } from './field-types.js';
+import type { CallConfig } from './call/request.js';
+import type { WebapiOverrides } from './plugins/sync.js';
 import { DEFAULT_LIMITS, type XmlLimits } from './xml/parse.js';
 
 export interface Config {
@@ -26,6 +30,11 @@ export interface Config {
   readonly returnUrls: readonly string[];
   readonly flowTtlSeconds: number;
   readonly providerTimeoutMs: number;
+  /** Extra plugin folders and npm packages. */
+  readonly plugins: { readonly dirs: readonly string[]; readonly packages: readonly string[] };
+  readonly calls: Readonly<CallConfig>;
+  /** NORI_WEBAPI_<PLUGIN>_<FIELD> and NORI_WEBAPI_<PLUGIN>_SETTINGS_<NAME>, by upper-case plugin name. */
+  readonly webapis: WebapiOverrides;
 }
 
 /** Every environment variable nori reads, with its meaning, for the README table. */
@@ -49,8 +58,41 @@ export const ENV_VARS = {
   NORI_PUBLIC_URL: 'Base URL browsers reach nori at; the OAuth callback is NORI_PUBLIC_URL/oauth/callback. Default: http://NORI_HOST:NORI_PORT.',
   NORI_RETURN_URLS: 'Comma-separated URL prefixes an AUTHORIZE return URL must start with (same origin, path below). Default: none (no return URL accepted).',
   NORI_FLOW_TTL_SECONDS: 'How long a started authorization may wait for its callback. Default: 600.',
-  NORI_PROVIDER_TIMEOUT_MS: 'How long a call to a provider may take. Default: 10000.',
+  NORI_PROVIDER_TIMEOUT_MS: 'How long a call to a provider may take during AUTHORIZE, the callback, refresh and revocation. Default: 10000.',
+  NORI_PLUGINS: 'Comma-separated npm packages whose default export is a plugin (docs/plugins.md). Default: none.',
+  NORI_PLUGIN_DIRS: 'Comma-separated folders holding plugin folders, besides nori\'s own plugins/. Default: none.',
+  NORI_CALL_TIMEOUT_MS: 'How long one attempt of a CALL\'s request to a service may take. Default: 10000.',
+  NORI_CALL_MAX_ATTEMPTS: 'Most attempts of one service request (429 always, timeouts and 5xx only for idempotent methods). Default: 4.',
+  NORI_CALL_BUDGET_MS: 'Most time one service request may take, retries and waits included. Default: 30000.',
+  NORI_CALL_MAX_RESPONSE_BYTES: 'Largest answer read from a service. Default: 33554432.',
 } as const;
+
+/** WEBAPI fields a deployment may set per plugin from the environment: NORI_WEBAPI_<PLUGIN>_<FIELD>. */
+export const WEBAPI_ENV_FIELDS = ['AUTH_TYPE', 'CLIENT_ID', 'CLIENT_SECRET', 'BASE_URL', 'REQUEST_TOKEN_URL', 'AUTHORIZE_URL', 'TOKEN_URL', 'REVOKE_URL', 'SCOPES'] as const;
+
+/** NORI_WEBAPI_TWITTER_CLIENT_ID=… and NORI_WEBAPI_DROPBOX_SETTINGS_CONTENT_URL=…, checked like an UPDATE would. */
+function webapiOverrides(env: NodeJS.ProcessEnv): WebapiOverrides {
+  const out: Record<string, { fields: Record<string, string>; settings: Record<string, string> }> = {};
+  for (const [key, value] of Object.entries(env)) {
+    if (!key.startsWith('NORI_WEBAPI_') || value === undefined || value === '') continue;
+    const rest = key.slice('NORI_WEBAPI_'.length);
+    const settingAt = rest.indexOf('_SETTINGS_');
+    const field = WEBAPI_ENV_FIELDS.find((f) => rest.endsWith(`_${f}`));
+    const name = settingAt > 0 ? rest.slice(0, settingAt) : field ? rest.slice(0, -field.length - 1) : '';
+    if (!name) throw new ConfigError(`${key} is not NORI_WEBAPI_<PLUGIN>_<FIELD> with FIELD one of ${WEBAPI_ENV_FIELDS.join(', ')}, nor NORI_WEBAPI_<PLUGIN>_SETTINGS_<NAME>`);
+    const entry = (out[name] ??= { fields: {}, settings: {} });
+    if (settingAt > 0) {
+      entry.settings[rest.slice(settingAt + '_SETTINGS_'.length)] = value;
+      continue;
+    }
+    const v = readValue(value, WEBAPI.fields[field!]);
+    if (v === null || isReadError(v)) throw new ConfigError(`${key} is not a valid ${field}${isReadError(v) && v.kind === 'invalid' ? ` (${v.expected})` : ''}`);
+    entry.fields[field!] = String(v);
+  }
+  return out;
+}
+
+const list = (raw: string | undefined) => (raw ?? '').split(',').map((s) => s.trim()).filter(Boolean);
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -119,5 +161,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     }),
     maxPageSize: positiveInt(env, 'NORI_MAX_PAGE_SIZE', 1000),
     logLevel,
+    plugins: Object.freeze({ dirs: list(env.NORI_PLUGIN_DIRS), packages: list(env.NORI_PLUGINS) }),
+    calls: Object.freeze({
+      timeoutMs: positiveInt(env, 'NORI_CALL_TIMEOUT_MS', 10_000),
+      maxAttempts: positiveInt(env, 'NORI_CALL_MAX_ATTEMPTS', 4),
+      budgetMs: positiveInt(env, 'NORI_CALL_BUDGET_MS', 30_000),
+      maxResponseBytes: positiveInt(env, 'NORI_CALL_MAX_RESPONSE_BYTES', 32 * 1024 * 1024),
+    }),
+    webapis: Object.freeze(webapiOverrides(env)),
   });
 }

@@ -7,8 +7,14 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Knex } from 'knex';
 import pino, { type Logger } from 'pino';
-import { createAuthService, type AuthConfig, type CallbackResult, type Credentials } from './auth/service.js';
+import { createAuthService, type AuthConfig, type CallbackResult, type Credentials, type KeyChecker, type PluginRevoker } from './auth/service.js';
 import { runBatch, type Item } from './batch.js';
+import { createHttpClient } from './call/http-client.js';
+import type { CallConfig } from './call/request.js';
+import { createCallService } from './call/service.js';
+import { createApiLoader } from './plugins/apis.js';
+import { loadPlugins, type PluginSources, type Registry } from './plugins/loader.js';
+import { syncWebapis, type WebapiOverrides } from './plugins/sync.js';
 import { VERBS, type Verb } from './commands.js';
 import { ConfigError } from './config.js';
 import { MESSAGES, NoriError, failure, type Failure } from './errors.js';
@@ -35,6 +41,12 @@ export interface EngineOptions {
   readonly maxPageSize?: number;
   /** The authorization flows: public URL, return-URL allowlist, timeouts. */
   readonly authorization?: Partial<AuthConfig>;
+  /** Where plugins come from: nori's own (default on), extra folders, npm packages. */
+  readonly plugins?: PluginSources;
+  /** Deployment settings of plugin WEBAPIs (client id and secret, URLs, SETTINGS), written into their rows at start. */
+  readonly webapis?: WebapiOverrides;
+  /** CALL's deadlines, retries and limits. */
+  readonly calls?: Partial<CallConfig>;
   /** Run migrations on start. Default true. */
   readonly migrate?: boolean;
   readonly logger?: Logger;
@@ -68,6 +80,8 @@ export interface Engine {
     list(): Promise<ApiKeyInfo[]>;
     revoke(idOrKeyId: string | number): Promise<boolean>;
   };
+  /** The loaded plugins, by name. */
+  readonly plugins: Registry;
   /** Whether the database answers. */
   healthy(): Promise<boolean>;
   /** Runs pending migrations; returns their names. */
@@ -102,6 +116,8 @@ const DEFAULT_AUTH: AuthConfig = {
   refreshSkewSeconds: 60,
 };
 
+const DEFAULT_CALLS: CallConfig = { timeoutMs: 10_000, maxAttempts: 4, budgetMs: 30_000, maxResponseBytes: 32 * 1024 * 1024 };
+
 const requestFailure = (f: Failure): Execution => ({ status: MESSAGES[f.code].status, xml: buildRequestFailure(f), answers: [] });
 
 function commandLabel(node: XmlNode): { verb: Verb | undefined; name: string | undefined } {
@@ -113,14 +129,25 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
   const logger = options.logger ?? pino({ level: 'warn' });
   const limits: XmlLimits = { ...DEFAULT_LIMITS, ...options.limits };
   const validateOptions = { maxPageSize: options.maxPageSize ?? 1000, maxIds: 1000 };
+  // Plugins first: a broken one stops the start before anything touches the database.
+  const plugins = await loadPlugins(options.plugins);
   const dbOptions = options.database ?? {};
   if (dbOptions.dataDir && !dbOptions.url) mkdirSync(dbOptions.dataDir, { recursive: true });
   const keyring = createKeyring(resolveKeys(options, logger).map(parseKey));
   const database = await openDatabase({ ...dbOptions, onLockLost: (err) => logger.error({ err: err.message }, 'lost the lock on the embedded database folder') });
   const knex: Knex = database.knex;
   if (options.migrate ?? true) await migrateLatest(knex);
-  const auth = createAuthService({ knex, keyring, logger, config: { ...DEFAULT_AUTH, ...options.authorization } });
-  const deps = { knex, keyring, logger, auth };
+  const authConfig = { ...DEFAULT_AUTH, ...options.authorization };
+  const callConfig = { ...DEFAULT_CALLS, ...options.calls };
+  const loadApi = createApiLoader({ keyring, registry: plugins, timeoutMs: authConfig.providerTimeoutMs });
+  const http = createHttpClient({ maxResponseBytes: callConfig.maxResponseBytes });
+  // AUTHORIZE of an API key asks the plugin through CALL's machinery; the two services need each other.
+  const checkKey: KeyChecker = (...args) => calls.checkKey(...args);
+  const revokeWithPlugin: PluginRevoker = (...args) => calls.revokeWithPlugin(...args);
+  const auth = createAuthService({ knex, keyring, logger, config: authConfig, loadApi, checkKey, revokeWithPlugin });
+  const calls = createCallService({ knex, logger, auth, loadApi, http, config: callConfig });
+  if (options.migrate ?? true) await syncWebapis(knex, keyring, plugins, options.webapis ?? {}, logger);
+  const deps = { knex, keyring, logger, auth, calls };
 
   async function run(body: string | Uint8Array, principal: Principal): Promise<Execution> {
     let root: XmlNode;
@@ -161,9 +188,13 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
       }
     },
     migrate: () => migrateLatest(knex),
+    plugins,
     database,
     keyring,
     logger,
-    close: () => database.close(),
+    async close() {
+      await http.close();
+      await database.close();
+    },
   };
 }

@@ -53,6 +53,7 @@ export const MESSAGES = {
   UNEXPECTED_ELEMENT: { msgType: 1, status: 400, message: '<{name}> is not allowed inside <{parent}>; expected {expected}.' },
   UNEXPECTED_TEXT: { msgType: 1, status: 400, message: '<{parent}> holds text "{text}"; values go inside field elements.' },
   SECRET_FIELD: { msgType: 1, status: 400, message: '{field} is secret: it is never returned, sorted or searched on.' },
+  NOT_SEARCHABLE: { msgType: 1, status: 400, message: '{field} holds several values: it cannot be searched or sorted on.' },
   MISSING_ELEMENT: { msgType: 1, status: 400, message: '<{parent}> must contain {expected}.' },
   INVALID_VALUE: { msgType: 1, status: 400, message: '{field} must be {expected}{got}.' },
   VALUE_TOO_LONG: { msgType: 1, status: 400, message: '{field} is longer than {limit} characters.' },
@@ -61,7 +62,6 @@ export const MESSAGES = {
   READONLY_FIELD: { msgType: 1, status: 400, message: '{field} is set by nori and cannot be written.' },
   MISSING_ID: { msgType: 1, status: 400, message: '{verb} needs the ID attribute on <{element}>.' },
   INVALID_ID: { msgType: 1, status: 400, message: 'ID must be a positive integer or a comma-separated list of them{got}.' },
-  NOT_AVAILABLE: { msgType: 1, status: 501, message: '{verb} is not available yet in this version of nori.' },
 
   // One command: against stored data.
   NOT_FOUND: { msgType: 1, status: 404, message: 'There is no {element} {id}.' },
@@ -89,6 +89,25 @@ export const MESSAGES = {
   CALLBACK_REPLAYED: { msgType: 3, status: 409, message: 'This authorization was already finished, or superseded by a newer one.' },
   FLOW_EXPIRED: { msgType: 1, status: 410, message: 'The authorization took too long; ask for a new one.' },
   ACCESS_DENIED: { msgType: 1, status: 403, message: 'The authorization was refused at the service.' },
+
+  // CALL.
+  CALL_NOT_ATOMIC: { msgType: 1, status: 400, message: 'CALL cannot run in an atomic batch: what a service did cannot be rolled back.' },
+  PLUGIN_MISSING: { msgType: 1, status: 501, message: 'The WEBAPI "{api}" has no plugin{named}, so nothing can be CALLed on it.' },
+  METHOD_UNKNOWN: { msgType: 1, status: 400, message: '"{api}" has no method <{method}>; its methods are {methods}.' },
+  PARAM_UNKNOWN: { msgType: 1, status: 400, message: '<{method}> has no parameter <{param}>; it takes {params}.' },
+  PARAM_MISSING: { msgType: 1, status: 400, message: '<{method}> needs <{param}>.' },
+  PARAM_INVALID: { msgType: 1, status: 400, message: '<{method}> <{param}> must be {expected}{got}.' },
+  ACCOUNT_DISABLED: { msgType: 1, status: 409, message: 'WEBACCOUNT {id} is disabled; UPDATE its AUTHORIZATION_STATE to authorized to use it again.' },
+  ACCOUNT_REVOKED: { msgType: 1, status: 410, message: 'WEBACCOUNT {id} is revoked and its tokens erased; create and AUTHORIZE a new account.' },
+  SERVICE_ERROR: { msgType: 1, status: 502, message: 'The service "{api}" refused {method} (HTTP {status}): {error}{detail}.' },
+  SERVICE_UNAUTHORIZED: { msgType: 1, status: 409, message: 'The service "{api}" refused the credentials of WEBACCOUNT {id} (HTTP 401){after}; it is waiting again: AUTHORIZE it.' },
+  SERVICE_RATE_LIMITED: { msgType: 1, status: 429, message: 'The service "{api}" is rate limiting {method}{retry}; nothing more was sent.' },
+  SERVICE_FAILED: { msgType: 1, status: 503, message: 'The service "{api}" failed {method} with HTTP {status} after {attempts} attempt(s).' },
+  SERVICE_TIMEOUT: { msgType: 1, status: 504, message: 'The service "{api}" did not answer {method} in time ({ms} ms per attempt, {attempts} attempt(s)).' },
+  SERVICE_UNREACHABLE: { msgType: 1, status: 502, message: 'The service "{api}" could not be reached for {method} ({reason}) after {attempts} attempt(s).' },
+  SERVICE_BAD_RESPONSE: { msgType: 1, status: 502, message: 'The service "{api}" answered {method} with something nori cannot read ({reason}).' },
+  KEY_MISSING: { msgType: 1, status: 409, message: 'WEBACCOUNT {id} has no TOKEN: set the service\'s key with UPDATE before you AUTHORIZE it.' },
+  KEY_REJECTED: { msgType: 1, status: 409, message: 'The service "{api}" refused the key of WEBACCOUNT {id} ({reason}); it is waiting.' },
 
   // Batch semantics.
   ROLLED_BACK: { msgType: 1, status: 409, message: 'This command succeeded but was rolled back because command {failed} of the atomic batch failed.' },

@@ -87,6 +87,11 @@ const CODECS: ReadonlyMap<FieldType, Codec> = new Map<FieldType, Codec>([
     read: (text, def) => (def.values?.includes(text) ? text : { kind: 'invalid', expected: `one of ${def.values?.join(', ')}` }),
     write: String,
   }],
+  // A map arrives as child elements, which validate reads (readMap); as bare text it can only be empty.
+  ['map', {
+    read: () => ({ kind: 'invalid', expected: 'one child element per setting, e.g. <CONTENT_URL>…</CONTENT_URL>' }),
+    write: String,
+  }],
   ['datetime', {
     read: (text) => parseDatetime(text) ?? { kind: 'invalid', expected: 'a date as YYYY-MM-DD hh:mm:ss (UTC)' },
     write: (value) => formatDatetime(value as Date),
@@ -97,6 +102,19 @@ function codec(type: FieldType): Codec {
   const c = CODECS.get(type);
   if (!c) throw new Error(`no codec for field type ${type}`);
   return c;
+}
+
+/** Names a map's entries may have: upper-case XML names, as Sushee's fields. */
+export const MAP_KEY = /^[A-Z][A-Z0-9_]{0,63}$/;
+
+/** A map's stored form: JSON with sorted keys, so equal maps store equal text. */
+export function encodeMap(entries: Readonly<Record<string, string>>): string {
+  return JSON.stringify(Object.fromEntries(Object.entries(entries).sort(([a], [b]) => (a < b ? -1 : 1))));
+}
+
+export function decodeMap(stored: FieldValue): Record<string, string> {
+  if (typeof stored !== 'string' || stored === '') return {};
+  return JSON.parse(stored) as Record<string, string>;
 }
 
 export function isReadError(v: FieldValue | ReadError): v is ReadError {

@@ -16,4 +16,8 @@ export type { Answer, Outcome } from './outcome.js';
 export type { ApiKeyInfo, NewApiKey } from './store/api-keys.js';
 export type { DatabaseOptions } from './store/db.js';
 export type { XmlLimits } from './xml/parse.js';
+export * from './sdk/index.js';
+export type { PluginSources, Registry } from './plugins/loader.js';
+export type { WebapiOverrides } from './plugins/sync.js';
+export type { CallConfig } from './call/request.js';
 export { ELEMENTS, WEBACCOUNT, WEBAPI, type ElementDef, type FieldDef, type FieldType } from '../schemas/index.js';

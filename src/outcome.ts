@@ -7,6 +7,7 @@ import type { ElementDef } from '../schemas/types.js';
 import type { Verb } from './commands.js';
 import type { Failure } from './errors.js';
 import type { TransitionRecord } from './auth/transitions.js';
+import type { ResultValue } from './sdk/types.js';
 import type { Row } from './store/elements.js';
 
 export interface Results {
@@ -35,9 +36,28 @@ export interface Failed {
   readonly kind: 'failed';
   readonly failure: Failure;
   readonly elementID?: string | undefined;
+  /** Extra attributes of the MESSAGE: the service's status and error, support ids. */
+  readonly attributes?: Readonly<Record<string, string>> | undefined;
+  /** What the command wrote stays (e.g. the transition that records why a key was refused). */
+  readonly commit?: boolean;
 }
 
-export type Outcome = Results | Done | Failed;
+/** One account's part of a CALL: the method's result, or why it failed. */
+export interface CallAnswer {
+  readonly accountId: number;
+  readonly method: string;
+  readonly result: { readonly value: ResultValue } | { readonly failure: Failure };
+  /** Attributes of the result or of its MESSAGE (support ids, the service's status). */
+  readonly attributes: Readonly<Record<string, string>>;
+  readonly warnings: readonly { readonly code: string; readonly message: string }[];
+}
+
+export interface Called {
+  readonly kind: 'called';
+  readonly answers: readonly CallAnswer[];
+}
+
+export type Outcome = Results | Done | Failed | Called;
 
 /** One command's answer, in document order. */
 export interface Answer {
@@ -46,4 +66,4 @@ export interface Answer {
   readonly outcome: Outcome;
 }
 
-export const failed = (failure: Failure, elementID?: string): Failed => ({ kind: 'failed', failure, elementID });
+export const failed = (failure: Failure, elementID?: string, attributes?: Readonly<Record<string, string>>): Failed => ({ kind: 'failed', failure, elementID, attributes });

@@ -9,7 +9,7 @@ import type { Command, Position, Verb } from './commands.js';
 import { VERBS } from './commands.js';
 import { CLIENT_EVENTS, type AuthEvent } from './auth/state-machine.js';
 import { failure, type Failure } from './errors.js';
-import { isReadError, readValue, type FieldValue } from './field-types.js';
+import { MAP_KEY, encodeMap, isReadError, readValue, type FieldValue } from './field-types.js';
 import type { Criterion, Operator, Sort } from './store/elements.js';
 import type { XmlNode } from './xml/parse.js';
 
@@ -77,6 +77,25 @@ function parseIds(node: XmlNode, verb: Verb, options: ValidateOptions): number[]
   return [...ids];
 }
 
+/** A map field: one child element per entry, each with a text value; no children at all clears it. */
+function readMap(field: string, def: FieldDef, node: XmlNode): FieldValue {
+  checkNoText(node);
+  const entries: Record<string, string> = {};
+  for (const child of node.children) {
+    checkAttributes(child, []);
+    if (!MAP_KEY.test(child.name)) fail('INVALID_VALUE', { field: `${field} entry <${child.name.slice(0, 64)}>`, expected: 'named in upper case (A-Z, 0-9, _)', got: '' }, child);
+    if (child.children.length) fail('UNEXPECTED_ELEMENT', { name: child.children[0]!.name, parent: child.name, expected: 'a value' }, child.children[0]!);
+    if (Object.hasOwn(entries, child.name)) fail('DUPLICATE_FIELD', { field: `${field}/${child.name}` }, child);
+    const v = readValue(child.text.trim(), { type: 'text', writable: 'client', doc: '', maxLength: 2048 });
+    if (isReadError(v)) return fail(v.kind === 'too-long' ? 'VALUE_TOO_LONG' : 'INVALID_VALUE', { field: `${field}/${child.name}`, limit: 2048, expected: v.kind === 'invalid' ? v.expected : '', got: '' }, child);
+    if (v !== null) entries[child.name] = v as string;
+  }
+  if (!Object.keys(entries).length) return null;
+  const stored = encodeMap(entries);
+  if (def.maxLength !== undefined && stored.length > def.maxLength) fail('VALUE_TOO_LONG', { field, limit: def.maxLength }, node);
+  return stored;
+}
+
 /** CREATE and UPDATE: one INFO whose children are writable fields. */
 function parseValues(verb: 'CREATE' | 'UPDATE', element: ElementDef, info: XmlNode) {
   checkAttributes(info, []);
@@ -87,6 +106,11 @@ function parseValues(verb: 'CREATE' | 'UPDATE', element: ElementDef, info: XmlNo
   for (const child of info.children) {
     const [field, def] = fieldOf(element, child);
     checkAttributes(child, []);
+    if (def.type === 'map') {
+      if (values.has(field)) fail('DUPLICATE_FIELD', { field }, child);
+      values.set(field, readMap(field, def, child));
+      continue;
+    }
     if (child.children.length) fail('UNEXPECTED_ELEMENT', { name: child.children[0]!.name, parent: field, expected: 'a value' }, child.children[0]!);
     if (values.has(field) || (field === 'MODIFICATIONDATE' && unmodifiedSince)) fail('DUPLICATE_FIELD', { field }, child);
     if (verb === 'UPDATE' && field === 'MODIFICATIONDATE') {
@@ -118,6 +142,7 @@ function parseCriterion(element: ElementDef, node: XmlNode): Criterion {
   const [field, def] = fieldOf(element, node);
   checkAttributes(node, ['operator']);
   if (def.type === 'secret') fail('SECRET_FIELD', { field }, node);
+  if (def.type === 'map') fail('NOT_SEARCHABLE', { field }, node);
   if (node.children.length) fail('UNEXPECTED_ELEMENT', { name: node.children[0]!.name, parent: field, expected: 'a value' }, node.children[0]!);
   const operator = node.attributes.operator ?? '=';
   const allowed = [...OPERATORS].join(', ');
@@ -157,6 +182,18 @@ function parseReturn(element: ElementDef, node: XmlNode): { fields: string[]; hi
   return { fields, history };
 }
 
+/** CALL names one method element inside the account; its parameters are checked once the plugin is known. */
+function parseCall(node: XmlNode): { method: string; node: XmlNode; methodAt: Position } {
+  checkAttributes(node, ['ID']);
+  checkNoText(node);
+  if (node.name !== 'WEBACCOUNT') fail('UNEXPECTED_ELEMENT', { name: node.name, parent: 'CALL', expected: '<WEBACCOUNT ID="…"> (CALL runs on accounts)' }, node);
+  const [method, extra] = node.children;
+  if (!method) return fail('MISSING_ELEMENT', { parent: 'WEBACCOUNT', expected: 'the method to call, e.g. <POSTMESSAGE>' }, node);
+  if (extra) fail('UNEXPECTED_ELEMENT', { name: extra.name, parent: 'WEBACCOUNT', expected: 'one method per CALL' }, extra);
+  if (!MAP_KEY.test(method.name)) fail('UNEXPECTED_ELEMENT', { name: method.name.slice(0, 64), parent: 'WEBACCOUNT', expected: 'a method name in upper case' }, method);
+  return { method: method.name, node: method, methodAt: at(method) };
+}
+
 /** AUTHORIZE takes one account and an optional <RETURN_URL>. */
 function parseAuthorize(node: XmlNode, ids: readonly number[]): string | undefined {
   checkAttributes(node, ['ID']);
@@ -187,6 +224,7 @@ function parseSort(element: ElementDef, node: XmlNode): Sort {
   const def = element.fields[select];
   if (!def) fail('UNKNOWN_FIELD', { element: element.name, name: select }, node);
   if (def!.type === 'secret') fail('SECRET_FIELD', { field: select }, node);
+  if (def!.type === 'map') fail('NOT_SEARCHABLE', { field: select }, node);
   const order = node.attributes.order ?? 'ascending';
   if (order !== 'ascending' && order !== 'descending') fail('INVALID_VALUE', { field: 'SORT order', expected: 'ascending or descending', got: `, not "${order.slice(0, 20)}"` }, node);
   return { field: select, descending: order === 'descending' };
@@ -209,7 +247,7 @@ function buildCommand(node: XmlNode, options: ValidateOptions): Command {
   if (!element) return fail('UNKNOWN_ELEMENT', { name: elementNode.name }, elementNode);
   const base = { name, element, at: at(node) };
   const ids = ID_VERBS.has(verb) ? parseIds(elementNode, verb, options) : [];
-  if (verb === 'CALL') return { ...base, verb, ids };
+  if (verb === 'CALL') return { ...base, verb, ids, ...parseCall(elementNode) };
   if (verb === 'AUTHORIZE') return { ...base, verb, ids, returnUrl: parseAuthorize(elementNode, ids) };
   checkAttributes(elementNode, ID_VERBS.has(verb) ? ['ID'] : []);
   checkNoText(elementNode);

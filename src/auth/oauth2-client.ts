@@ -13,6 +13,8 @@ export interface OAuth2Endpoints {
   readonly tokenUrl: string;
   readonly revokeUrl: string | undefined;
   readonly scopes: readonly string[];
+  /** Extra parameters of the authorization URL a provider needs (Dropbox's token_access_type=offline). */
+  readonly authorizeParams?: Readonly<Record<string, string>>;
   /** Milliseconds before a provider call is abandoned. */
   readonly timeoutMs: number;
 }
@@ -71,6 +73,7 @@ function providerError(e: unknown, step: string): ProviderError {
 
 export function authorizationUrl(ep: OAuth2Endpoints, p: { redirectUri: string; state: string; codeChallenge: string }): string {
   return client(ep).authorizeURL({
+    ...ep.authorizeParams,
     redirect_uri: p.redirectUri,
     scope: [...ep.scopes],
     state: p.state,

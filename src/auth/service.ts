@@ -5,7 +5,7 @@
  */
 import type { Knex } from 'knex';
 import type { Logger } from 'pino';
-import { WEBACCOUNT, WEBAPI } from '../../schemas/index.js';
+import { WEBACCOUNT } from '../../schemas/index.js';
 import { failure, type Failure, type MessageCode } from '../errors.js';
 import { failed, type Outcome } from '../outcome.js';
 import type { Principal } from '../principal.js';
@@ -15,7 +15,8 @@ import { claimPendingFlow, newState, savePendingFlow } from './pending-flows.js'
 import { ProviderError, type TokenSet } from './provider-error.js';
 import { isAllowedReturnUrl } from './return-urls.js';
 import { nextState, type AuthState } from './state-machine.js';
-import { STRATEGIES, type ApiSettings } from './strategies.js';
+import type { ApiLoader, ApiSettings } from '../plugins/apis.js';
+import { STRATEGIES, type RedirectStrategy, type Strategy } from './strategies.js';
 import { applyEvent, isTransition } from './transitions.js';
 
 export interface AuthConfig {
@@ -54,27 +55,15 @@ export interface AuthService {
 
 const CONTEXT_TOKEN = (column: string) => `webaccount.${column}`;
 
-export function createAuthService(deps: { knex: Knex; keyring: Keyring; logger: Logger; config: AuthConfig }): AuthService {
-  const { knex, keyring, logger, config } = deps;
-  const callbackBase = `${config.publicUrl.replace(/\/$/, '')}/oauth/callback`;
+/** Checks an API key at the service through its plugin: true, the service's refusal, or why it could not ask. */
+export type KeyChecker = (api: ApiSettings, account: { id: number; login: string | null }, credentials: { token: string; tokenSecret: string | null }) => Promise<true | string | Failure>;
 
-  async function loadApi(trx: Knex | Knex.Transaction, name: string): Promise<ApiSettings | undefined> {
-    const row = await trx('webapi').first('*').where({ denomination: name, activity: 1 });
-    if (!row) return undefined;
-    const { CLIENT_SECRET } = await readSecrets(trx, WEBAPI, row.id as number, keyring);
-    return {
-      name,
-      authType: row.auth_type,
-      clientId: row.client_id,
-      clientSecret: CLIENT_SECRET ?? null,
-      requestTokenUrl: row.request_token_url,
-      authorizeUrl: row.authorize_url,
-      tokenUrl: row.token_url,
-      revokeUrl: row.revoke_url,
-      scopes: row.scopes,
-      timeoutMs: config.providerTimeoutMs,
-    };
-  }
+/** A plugin's own revocation at the service: true, or why it failed. */
+export type PluginRevoker = (api: ApiSettings, account: { id: number; login: string | null }, credentials: { token: string | null; tokenSecret: string | null }) => Promise<true | string>;
+
+export function createAuthService(deps: { knex: Knex; keyring: Keyring; logger: Logger; config: AuthConfig; loadApi: ApiLoader; checkKey: KeyChecker; revokeWithPlugin: PluginRevoker }): AuthService {
+  const { knex, keyring, logger, config, loadApi } = deps;
+  const callbackBase = `${config.publicUrl.replace(/\/$/, '')}/oauth/callback`;
 
   const tokenColumns = (t: TokenSet) => ({
     token: keyring.encrypt(t.accessToken, CONTEXT_TOKEN('token')),
@@ -99,6 +88,7 @@ export function createAuthService(deps: { knex: Knex; keyring: Keyring; logger: 
     if (!strategy) return failed(failure('AUTH_TYPE_UNSUPPORTED', { api: api.name, authType: api.authType }), String(id));
     const missing = strategy.needs.filter((k) => !api[k]);
     if (missing.length) return failed(failure('WEBAPI_INCOMPLETE', { api: api.name, fields: missing.join(', ') }), String(id));
+    if (!strategy.redirect) return authorizeKey(trx, principal, account, api);
 
     const flowState = newState();
     // OAuth 1.0a has no state parameter: nori's rides in the callback URL, and the oauth_token is matched too.
@@ -123,6 +113,29 @@ export function createAuthService(deps: { knex: Knex; keyring: Keyring; logger: 
       attributes: { url: started.url },
     };
   }
+
+  /** An API key needs no browser: the plugin checks it at the service, and the account moves at once. */
+  async function authorizeKey(trx: Knex.Transaction, principal: Principal, account: Row, api: ApiSettings): Promise<Outcome> {
+    const id = account.ID as number;
+    const { TOKEN, TOKEN_SECRET } = await readSecrets(trx, WEBACCOUNT, id, keyring);
+    if (!TOKEN) return failed(failure('KEY_MISSING', { id }), String(id));
+    const checked = await deps.checkKey(api, { id, login: (account.LOGIN as string | null) ?? null }, { token: TOKEN, tokenSecret: TOKEN_SECRET ?? null });
+    if (typeof checked === 'object') return failed(checked, String(id));
+    const by = { contactId: principal.contactId };
+    const requested = await applyEvent(trx, id, 'request', by);
+    if (!isTransition(requested)) return failed(requested, String(id));
+    if (checked !== true) {
+      const reason = `the service refused the key: ${checked.slice(0, 200)}`;
+      await applyEvent(trx, id, 'fail', { ...by, reason });
+      // commit: the refusal and its reason are recorded, though the command failed.
+      return { ...failed(failure('KEY_REJECTED', { api: api.name, id, reason: checked.slice(0, 200) }), String(id)), commit: true };
+    }
+    const granted = await applyEvent(trx, id, 'grant', by);
+    if (!isTransition(granted)) return failed(granted, String(id));
+    return { kind: 'done', code: 'AUTHORIZED', params: { id, api: api.name }, elementID: String(id) };
+  }
+
+  const redirectStrategy = (s: Strategy | undefined): RedirectStrategy | undefined => (s?.redirect ? s : undefined);
 
   /** Ends a flow: records the outcome on the account and tells the browser where to go. */
   async function conclude(flow: { accountId: number; returnUrl: string | null }, code: MessageCode, status: number, message: string, event?: { name: 'grant' | 'fail' | 'expire'; reason?: string; columns?: Record<string, unknown> }): Promise<CallbackResult> {
@@ -166,7 +179,7 @@ export function createAuthService(deps: { knex: Knex; keyring: Keyring; logger: 
     }
     const account = (await knex('webaccount').first('api').where('id', flow.accountId)) as { api: string } | undefined;
     const api = account && (await loadApi(knex, account.api));
-    const strategy = api && STRATEGIES.get(api.authType);
+    const strategy = api && redirectStrategy(STRATEGIES.get(api.authType));
     if (!api || !strategy) return conclude(flow, 'WEBAPI_INACTIVE', 409, 'The service was disabled during the authorization.', { name: 'fail', reason: 'the WEBAPI was disabled during the authorization' });
     let tokens: TokenSet;
     try {
@@ -184,10 +197,17 @@ export function createAuthService(deps: { knex: Knex; keyring: Keyring; logger: 
     const account = (await trx('webaccount').first('api', 'authorization_state').where('id', accountId)) as { api: string; authorization_state: AuthState } | undefined;
     if (!account || account.authorization_state === 'revoked') return undefined;
     const api = await loadApi(trx, account.api);
-    const strategy = api && STRATEGIES.get(api.authType);
-    if (!api || !strategy?.revoke || !api.revokeUrl) return undefined;
-    const { TOKEN, REFRESH_TOKEN } = await readSecrets(trx, WEBACCOUNT, accountId, keyring);
+    if (!api) return undefined;
+    const { TOKEN, TOKEN_SECRET, REFRESH_TOKEN } = await readSecrets(trx, WEBACCOUNT, accountId, keyring);
     if (!TOKEN && !REFRESH_TOKEN) return undefined;
+    if (api.plugin?.hooks.revoke) {
+      const done = await deps.revokeWithPlugin(api, { id: accountId, login: null }, { token: TOKEN ?? null, tokenSecret: TOKEN_SECRET ?? null });
+      if (done === true) return 'tokens revoked at the service';
+      logger.warn({ account: accountId, api: api.name, reason: done }, 'revocation at the provider failed; tokens erased locally');
+      return `tokens erased; revocation at the service failed: ${done}`;
+    }
+    const strategy = redirectStrategy(STRATEGIES.get(api.authType));
+    if (!strategy?.revoke || !api.revokeUrl) return undefined;
     try {
       await strategy.revoke(api, { accessToken: TOKEN ?? null, refreshToken: REFRESH_TOKEN ?? null });
       return 'tokens revoked at the service';
@@ -211,9 +231,9 @@ export function createAuthService(deps: { knex: Knex; keyring: Keyring; logger: 
       const stale = options.rejected !== undefined ? secrets.TOKEN === options.rejected : expires !== null && expires.getTime() - config.refreshSkewSeconds * 1000 <= Date.now();
       if (!stale && secrets.TOKEN) return { accessToken: secrets.TOKEN, tokenSecret: secrets.TOKEN_SECRET ?? null };
       const api = await loadApi(trx, row.api as string);
-      const strategy = api && STRATEGIES.get(api.authType);
-      if (!api || !strategy) return failure('WEBAPI_INACTIVE', { api: String(row.api) });
-      if (!strategy.refresh || !secrets.REFRESH_TOKEN) {
+      if (!api) return failure('WEBAPI_INACTIVE', { api: String(row.api) });
+      const strategy = redirectStrategy(STRATEGIES.get(api.authType));
+      if (!strategy?.refresh || !secrets.REFRESH_TOKEN) {
         await applyEvent(trx, accountId, 'refresh_rejected', { contactId: null, reason: 'the token expired and there is no refresh token' });
         return failure('REFRESH_REJECTED', { id: accountId, reason: 'no refresh token' });
       }

@@ -6,7 +6,7 @@
  *            request            grant
  *  waiting ──────────▶ requested ──────▶ authorized ◀──enable── disabled
  *     ▲   ◀──fail/expire──┘    ▲            │  └──────disable─────▶
- *     └────────refresh_rejected┼────────────┘
+ *     └─refresh_rejected, token_rejected─────┘
  *  any state but revoked ──revoke──▶ revoked (terminal; tokens erased)
  * ```
  */
@@ -14,7 +14,7 @@ import type { AUTHORIZATION_STATES } from '../../schemas/webaccount.js';
 
 export type AuthState = (typeof AUTHORIZATION_STATES)[number];
 
-export type AuthEvent = 'request' | 'grant' | 'fail' | 'expire' | 'disable' | 'enable' | 'revoke' | 'refresh_rejected';
+export type AuthEvent = 'request' | 'grant' | 'fail' | 'expire' | 'disable' | 'enable' | 'revoke' | 'refresh_rejected' | 'token_rejected';
 
 interface Transition {
   readonly from: ReadonlySet<AuthState>;
@@ -33,6 +33,8 @@ export const TRANSITIONS: ReadonlyMap<AuthEvent, Transition> = new Map<AuthEvent
   ['enable', { from: new Set(['disabled']), to: 'authorized' }],
   ['revoke', { from: LIVE, to: 'revoked' }],
   ['refresh_rejected', { from: new Set(['authorized']), to: 'waiting' }],
+  // A CALL's credentials refused by the service (HTTP 401, after one refresh where there is one).
+  ['token_rejected', { from: new Set(['authorized']), to: 'waiting' }],
 ]);
 
 /** What a client may ask for through UPDATE AUTHORIZATION_STATE, and the event that does it. */

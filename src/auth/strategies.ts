@@ -6,21 +6,10 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { exchangeCode, authorizationUrl, refreshTokens, revokeTokens, type OAuth2Endpoints } from './oauth2-client.js';
 import { exchangeVerifier, requestTemporaryCredentials, userAuthorizationUrl } from './oauth1-client.js';
+import type { ApiSettings } from '../plugins/apis.js';
 import { ProviderError, type TokenSet } from './provider-error.js';
 
-/** A WEBAPI's settings as the strategies need them (CLIENT_SECRET decrypted). */
-export interface ApiSettings {
-  readonly name: string;
-  readonly authType: string;
-  readonly clientId: string | null;
-  readonly clientSecret: string | null;
-  readonly requestTokenUrl: string | null;
-  readonly authorizeUrl: string | null;
-  readonly tokenUrl: string | null;
-  readonly revokeUrl: string | null;
-  readonly scopes: string | null;
-  readonly timeoutMs: number;
-}
+export type { ApiSettings };
 
 export interface Started {
   readonly url: string;
@@ -49,6 +38,7 @@ function oauth2(api: ApiSettings): OAuth2Endpoints {
     tokenUrl: s(api.tokenUrl),
     revokeUrl: api.revokeUrl ?? undefined,
     scopes: (api.scopes ?? '').split(/\s+/).filter(Boolean),
+    authorizeParams: api.authorizeParams,
     timeoutMs: api.timeoutMs,
   };
 }
@@ -95,7 +85,18 @@ const OAUTH1: RedirectStrategy = {
   },
 };
 
-export const STRATEGIES: ReadonlyMap<string, RedirectStrategy> = new Map([
+/** API keys: no redirect; AUTHORIZE asks the plugin to check the account's key at the service. */
+export interface KeyStrategy {
+  readonly redirect: false;
+  readonly needs: readonly (keyof ApiSettings)[];
+}
+
+const APIKEY: KeyStrategy = { redirect: false, needs: [] };
+
+export type Strategy = RedirectStrategy | KeyStrategy;
+
+export const STRATEGIES: ReadonlyMap<string, Strategy> = new Map<string, Strategy>([
   ['oauth2', OAUTH2],
   ['oauth1', OAUTH1],
+  ['apikey', APIKEY],
 ]);

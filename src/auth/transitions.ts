@@ -18,7 +18,7 @@ export interface TransitionRecord {
 }
 
 /** Token columns erased when an account leaves the states where its tokens mean something. */
-const ERASE_TOKENS: ReadonlySet<AuthEvent> = new Set(['revoke', 'refresh_rejected']);
+const ERASE_TOKENS: ReadonlySet<AuthEvent> = new Set(['revoke', 'refresh_rejected', 'token_rejected']);
 const TOKEN_COLUMNS = { token: null, token_secret: null, refresh_token: null, token_expires: null, granted_scopes: null };
 
 /** What the event does besides changing the state, for the caller's transaction. */
@@ -29,7 +29,7 @@ export interface ApplyOptions {
   readonly columns?: Readonly<Record<string, unknown>>;
 }
 
-export async function applyEvent(trx: Knex.Transaction, accountId: number, event: AuthEvent, options: ApplyOptions): Promise<TransitionRecord | Failure> {
+export async function applyEvent(trx: Knex, accountId: number, event: AuthEvent, options: ApplyOptions): Promise<TransitionRecord | Failure> {
   const row = (await trx('webaccount').first('authorization_state').where('id', accountId).forUpdate()) as { authorization_state: AuthState } | undefined;
   if (!row) return failure('NOT_FOUND', { element: 'WEBACCOUNT', id: accountId });
   const from = row.authorization_state;

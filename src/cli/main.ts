@@ -43,6 +43,9 @@ function openEngine(config: Config, logger: Logger, migrate = true): Promise<Eng
       flowTtlSeconds: config.flowTtlSeconds,
       providerTimeoutMs: config.providerTimeoutMs,
     },
+    plugins: config.plugins,
+    calls: config.calls,
+    webapis: config.webapis,
     migrate,
     logger,
   });

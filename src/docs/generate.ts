@@ -20,6 +20,8 @@ function valueType(def: FieldDef): string {
       return restriction('<xs:enumeration value="0"/><xs:enumeration value="1"/>');
     case 'enum':
       return restriction((def.values ?? []).map((v) => `<xs:enumeration value="${esc(v)}"/>`).join('') + (def.required ? '' : empty));
+    case 'map':
+      return '<xs:complexType><xs:sequence><xs:any processContents="skip" minOccurs="0" maxOccurs="unbounded"/></xs:sequence></xs:complexType>';
     case 'datetime':
       return restriction(`<xs:pattern value="(\\d{4}-\\d{2}-\\d{2}([ T]\\d{2}:\\d{2}(:\\d{2}(\\.\\d{1,6})?)?)?Z?)?"/>`);
     default:
@@ -40,7 +42,7 @@ function infoType(element: ElementDef, verb: 'CREATE' | 'UPDATE'): string {
 }
 
 function criteriaType(element: ElementDef): string {
-  const items = Object.entries(element.fields).filter(([, d]) => d.type !== 'secret')
+  const items = Object.entries(element.fields).filter(([, d]) => d.type !== 'secret' && d.type !== 'map')
     .map(([n]) => `<xs:element name="${n}" type="Criterion" minOccurs="0"/>`);
   return `<xs:complexType name="${element.name}_CRITERIA"><xs:all>${items.join('')}</xs:all></xs:complexType>`;
 }

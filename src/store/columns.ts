@@ -16,6 +16,7 @@ export function sqlTypeOf(def: FieldDef): string {
       return 'timestamp with time zone';
     case 'secret':
     case 'enum':
+    case 'map':
       return 'text';
     default:
       return def.maxLength ? 'character varying' : 'text';
@@ -41,6 +42,7 @@ export function addElementColumns(t: Knex.CreateTableBuilder, fields: Readonly<R
         c = t.timestamp(column, { useTz: true, precision: 3 });
         break;
       case 'secret':
+      case 'map':
         c = t.text(column);
         break;
       case 'enum':

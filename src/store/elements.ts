@@ -70,7 +70,7 @@ export async function insertElement(trx: Knex.Transaction, element: ElementDef, 
   return Number((inserted as { id: number }).id);
 }
 
-export async function selectByIds(trx: Knex.Transaction, element: ElementDef, ids: readonly number[], forUpdate = false): Promise<Row[]> {
+export async function selectByIds(trx: Knex, element: ElementDef, ids: readonly number[], forUpdate = false): Promise<Row[]> {
   const q = trx(element.table).select(readable(element).map(([, c]) => c)).whereIn('id', ids).orderBy('id');
   if (forUpdate) q.forUpdate();
   return (await q).map((r: Record<string, unknown>) => toRow(element, r));

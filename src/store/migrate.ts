@@ -6,6 +6,7 @@
 import type { Knex } from 'knex';
 import * as initial from './migrations/001-initial.js';
 import * as authorization from './migrations/002-authorization.js';
+import * as plugins from './migrations/003-plugins.js';
 
 interface Migration {
   readonly name: string;
@@ -16,6 +17,7 @@ interface Migration {
 const MIGRATIONS: readonly Migration[] = [
   { name: '001-initial', ...initial },
   { name: '002-authorization', ...authorization },
+  { name: '003-plugins', ...plugins },
 ];
 
 const source: Knex.MigrationSource<Migration> = {

@@ -1,18 +1,14 @@
 /**
  * @module verbs
- * The handler of each verb. CALL is parsed and answered; its plugins come next.
+ * The handler of each verb that runs in a transaction. CALL runs outside one (call/service).
  */
 import type { Command, Verb } from '../commands.js';
-import { failure } from '../errors.js';
-import { failed } from '../outcome.js';
 import type { Handler } from './context.js';
 import { authorize } from './authorize.js';
 import { create } from './create.js';
 import { count, get, search } from './read.js';
 import { remove } from './remove.js';
 import { update } from './update.js';
-
-const notAvailable: Handler = (cmd) => Promise.resolve(failed(failure('NOT_AVAILABLE', { verb: cmd.verb })));
 
 export const HANDLERS: ReadonlyMap<Verb, Handler> = new Map<Verb, Handler>([
   ['CREATE', create as Handler],
@@ -23,7 +19,6 @@ export const HANDLERS: ReadonlyMap<Verb, Handler> = new Map<Verb, Handler>([
   ['DELETE', remove as Handler],
   ['KILL', remove as Handler],
   ['AUTHORIZE', authorize as Handler],
-  ['CALL', notAvailable],
 ]);
 
 export function handlerFor(command: Command): Handler {

@@ -6,8 +6,9 @@
 import { create } from 'xmlbuilder2';
 import type { XMLBuilder } from 'xmlbuilder2/lib/interfaces.js';
 import { MESSAGES, describe, type Failure } from '../errors.js';
-import { formatDatetime, writeValue } from '../field-types.js';
-import type { Answer, Results } from '../outcome.js';
+import { decodeMap, formatDatetime, writeValue } from '../field-types.js';
+import type { Answer, Called, Results } from '../outcome.js';
+import type { ResultValue } from '../sdk/types.js';
 
 function attrs(pairs: Record<string, string | number | undefined>): Record<string, string> {
   const out: Record<string, string> = {};
@@ -24,7 +25,10 @@ function writeResults(parent: XMLBuilder, answer: Answer, r: Results): void {
     for (const field of names) {
       const def = r.element.fields[field]!;
       const value = row[field] ?? null;
-      if (value === null) info.ele(field);
+      if (def.type === 'map') {
+        const map = info.ele(field);
+        for (const [k, v] of Object.entries(decodeMap(value))) map.ele(k).txt(v);
+      } else if (value === null) info.ele(field);
       else info.ele(field).txt(writeValue(value, def));
     }
     const transitions = r.history?.get(row.ID as number);
@@ -35,6 +39,42 @@ function writeResults(parent: XMLBuilder, answer: Answer, r: Results): void {
         if (t.reason) e.txt(t.reason);
       }
     }
+  }
+}
+
+/** An XML name a JSON key can be written as; other keys become <ENTRY key="…">. */
+const XML_NAME = /^(?!xml)[A-Za-z_][A-Za-z0-9_.-]*$/i;
+
+/**
+ * A method's result as XML, by one rule (docs/plugins.md, "Results"): an object's keys become child elements
+ * in their order (a key that is no XML name becomes <ENTRY key="…">), an array's items become <ITEM>s,
+ * strings and numbers their text, booleans true/false, null an empty element with null="true", and bytes
+ * base64 text with encoding="base64". Undefined values are left out.
+ */
+function writeJson(el: XMLBuilder, value: ResultValue): void {
+  if (value === undefined) return;
+  if (value === null) {
+    el.att('null', 'true');
+  } else if (value instanceof Uint8Array) {
+    el.att('encoding', 'base64').txt(Buffer.from(value).toString('base64'));
+  } else if (Array.isArray(value)) {
+    for (const item of value as ResultValue[]) if (item !== undefined) writeJson(el.ele('ITEM'), item);
+  } else if (typeof value === 'object') {
+    for (const [k, v] of Object.entries(value as unknown as Record<string, ResultValue>)) {
+      if (v !== undefined) writeJson(XML_NAME.test(k) ? el.ele(k) : el.ele('ENTRY', { key: k }), v);
+    }
+  } else {
+    el.txt(String(value));
+  }
+}
+
+function writeCalled(parent: XMLBuilder, answer: Answer, c: Called): void {
+  const results = parent.ele('RESULTS', attrs({ command: answer.verb, name: answer.name, hits: c.answers.length }));
+  for (const a of c.answers) {
+    const account = results.ele('WEBACCOUNT', { ID: String(a.accountId) });
+    for (const w of a.warnings) account.ele('WARNING', { code: w.code }).txt(w.message);
+    if ('value' in a.result) writeJson(account.ele(a.method, a.attributes), a.result.value);
+    else writeFailure(account, a.result.failure, { ...a.attributes });
   }
 }
 
@@ -50,7 +90,8 @@ export function buildResponse(answers: readonly Answer[]): string {
     const o = answer.outcome;
     const common = { command: answer.verb, name: answer.name };
     if (o.kind === 'results') writeResults(root, answer, o);
-    else if (o.kind === 'failed') writeFailure(root, o.failure, { ...common, elementID: o.elementID });
+    else if (o.kind === 'called') writeCalled(root, answer, o);
+    else if (o.kind === 'failed') writeFailure(root, o.failure, { ...common, elementID: o.elementID, ...o.attributes });
     else root.ele('MESSAGE', attrs({ ...common, msgType: 0, elementID: o.elementID, ...o.attributes })).txt(describe({ code: o.code, params: o.params }));
   }
   return root.end({ prettyPrint: false });

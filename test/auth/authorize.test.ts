@@ -75,8 +75,12 @@ describe('AUTHORIZE and the callback (no provider needed)', () => {
 
     await seedApi(engine, 'bare', '<CLIENT_ID>x</CLIENT_ID>');
     expectError(await authorize(await seedAccount(engine, ALICE, 'bare')), 'WEBAPI_INCOMPLETE');
+    await seedApi(engine, 'consenting', '', 'consent');
+    expectError(await authorize(await seedAccount(engine, ALICE, 'consenting')), 'AUTH_TYPE_UNSUPPORTED');
+    // An API key is checked by the WEBAPI's plugin: there must be a key, and a plugin to check it.
     await seedApi(engine, 'keyed', '', 'apikey');
-    expectError(await authorize(await seedAccount(engine, ALICE, 'keyed')), 'AUTH_TYPE_UNSUPPORTED');
+    expectError(await authorize(await seedAccount(engine, ALICE, 'keyed')), 'KEY_MISSING');
+    expectError(await authorize(await seedAccount(engine, ALICE, 'keyed', '<TOKEN>k-123</TOKEN>')), 'PLUGIN_MISSING');
     const onProv = await seedAccount(engine, ALICE, 'prov');
     await engine.database.knex('webapi').update({ activity: 0 }).where('denomination', 'prov');
     expectError(await authorize(onProv), 'WEBAPI_INACTIVE');

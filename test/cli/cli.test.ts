@@ -47,11 +47,11 @@ describe('the nori CLI', function () {
   it('exec runs a batch file as a key or a contact; secrets survive in the generated key file', async () => {
     const admin = (await nori(['keys', 'create', '--contact', '1', '--admin'], env)).out.trim();
     const file = join(dir, 'batch.xml');
-    writeFileSync(file, '<QUERY><CREATE><WEBAPI><INFO><DENOMINATION>twitter</DENOMINATION><AUTH_TYPE>oauth1</AUTH_TYPE></INFO></WEBAPI></CREATE></QUERY>');
+    writeFileSync(file, '<QUERY><CREATE><WEBAPI><INFO><DENOMINATION>mastodon</DENOMINATION><AUTH_TYPE>oauth1</AUTH_TYPE></INFO></WEBAPI></CREATE></QUERY>');
     const r = await nori(['exec', file, '--key', admin], env);
     assert.equal(r.code, 0, r.err);
     assert.equal(only(r.out).attrs.msgType, '0');
-    writeFileSync(file, '<QUERY><CREATE><WEBACCOUNT><INFO><API>twitter</API><TOKEN>kept-token</TOKEN></INFO></WEBACCOUNT></CREATE></QUERY>');
+    writeFileSync(file, '<QUERY><CREATE><WEBACCOUNT><INFO><API>mastodon</API><TOKEN>kept-token</TOKEN></INFO></WEBACCOUNT></CREATE></QUERY>');
     const mine = await nori(['exec', file, '--contact', '2'], env);
     assert.equal(only(mine.out).attrs.elementID, '1');
     assert.equal((await nori(['exec', file, '--key', 'nori_bad'], env)).code, 2);

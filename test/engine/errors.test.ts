@@ -12,7 +12,7 @@ function testSources(dir: string): string[] {
 
 describe('message codes', () => {
   it('every failure code is asserted by some test', () => {
-    const sources = testSources('test').join('\n');
+    const sources = [...testSources('test'), ...testSources('plugins')].join('\n');
     const untested = (Object.keys(MESSAGES) as MessageCode[]).filter((code) => MESSAGES[code].msgType !== 0 && !sources.includes(`'${code}'`) && !sources.includes(`/${code}/`));
     assert.deepEqual(untested, [], 'codes no test asserts');
   });

@@ -12,7 +12,7 @@ describe('unexpected errors', () => {
     const sink = new Writable({ write(chunk, _enc, done) { lines.push(String(chunk)); done(); } });
     const engine = await makeEngine({ logger: pino({ level: 'info' }, sink) });
     try {
-      await seedApi(engine);
+      await seedApi(engine, 'mastodon');
       // Break the storage under the engine: the next command meets an error nori did not foresee.
       await engine.database.knex.raw('ALTER TABLE webaccount RENAME TO webaccount_gone');
       const xml = await engine.execute(q('<SEARCH><WEBACCOUNT/></SEARCH>', '<GET><WEBAPI ID="1"/></GET>'), ALICE);

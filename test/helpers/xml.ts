@@ -65,3 +65,49 @@ export function expectOk(reply: Reply): Reply {
 
 export const q = (...commands: string[]) => `<QUERY>${commands.join('')}</QUERY>`;
 export const qa = (...commands: string[]) => `<QUERY atomic="true">${commands.join('')}</QUERY>`;
+
+/** One account's part of a CALL's RESULTS. */
+export interface CallReply {
+  readonly id: string;
+  /** The method's element (e.g. <POSTMESSAGE>) on success. */
+  readonly result?: Element;
+  /** The account's MESSAGE on failure. */
+  readonly message?: { readonly attrs: Record<string, string>; readonly text: string };
+  readonly warnings: { readonly code: string; readonly text: string }[];
+}
+
+/** The accounts of a CALL's RESULTS (the only reply of the response), parsed with xmldom. */
+export function callReplies(xml: string): CallReply[] {
+  const reply = only(xml);
+  assert.equal(reply.tag, 'RESULTS', `expected CALL results, got ${reply.attrs.errorCode}: ${reply.text}`);
+  const doc = new DOMParser().parseFromString(xml, 'text/xml');
+  const results = childElements(doc.documentElement!)[0]!;
+  return childElements(results).map((account) => {
+    const children = childElements(account);
+    const message = children.find((c) => c.tagName === 'MESSAGE');
+    const result = children.find((c) => c.tagName !== 'MESSAGE' && c.tagName !== 'WARNING');
+    return {
+      id: account.getAttribute('ID') ?? '',
+      ...(result ? { result } : {}),
+      ...(message ? { message: { attrs: attributesOf(message), text: message.textContent ?? '' } } : {}),
+      warnings: children.filter((c) => c.tagName === 'WARNING').map((w) => ({ code: w.getAttribute('code') ?? '', text: w.textContent ?? '' })),
+    };
+  });
+}
+
+/** The one account's result element of a one-account CALL that succeeded. */
+export function callResult(xml: string): Element {
+  const [first, ...rest] = callReplies(xml);
+  assert.equal(rest.length, 0, 'one account expected');
+  assert.ok(first?.result, `expected a result, got ${JSON.stringify(first?.message)}`);
+  return first.result;
+}
+
+/** Text of the first descendant element with this name (a path like "data/id" walks children). */
+export function textAt(el: Element, path: string): string | undefined {
+  let node: Element | undefined = el;
+  for (const name of path.split('/')) node = node && childElements(node).find((c) => c.tagName === name);
+  return node ? (node.textContent ?? '') : undefined;
+}
+
+export { childElements };

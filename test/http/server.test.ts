@@ -28,13 +28,13 @@ describe('HTTP endpoint', () => {
     admin = (await engine.keys.create({ contactId: 1, admin: true })).key;
     alice = (await engine.keys.create({ contactId: 2, groups: [10] })).key;
     carol = (await engine.keys.create({ contactId: 4 })).key;
-    const r = await xmlPost(admin, '<QUERY><CREATE><WEBAPI><INFO><DENOMINATION>twitter</DENOMINATION><AUTH_TYPE>oauth1</AUTH_TYPE></INFO></WEBAPI></CREATE></QUERY>');
+    const r = await xmlPost(admin, '<QUERY><CREATE><WEBAPI><INFO><DENOMINATION>mastodon</DENOMINATION><AUTH_TYPE>oauth1</AUTH_TYPE></INFO></WEBAPI></CREATE></QUERY>');
     expectOk(only(await r.text()));
   });
   after(() => close());
 
   it('POST / and /nql with application/xml, text/xml and the NQL form field, as the key\'s principal', async () => {
-    const create = '<QUERY><CREATE><WEBACCOUNT><INFO><API>twitter</API><TOKEN>sekrit-token-123</TOKEN></INFO></WEBACCOUNT></CREATE></QUERY>';
+    const create = '<QUERY><CREATE><WEBACCOUNT><INFO><API>mastodon</API><TOKEN>sekrit-token-123</TOKEN></INFO></WEBACCOUNT></CREATE></QUERY>';
     const r1 = await xmlPost(alice, create);
     assert.equal(r1.status, 200);
     assert.equal(r1.headers.get('content-type'), 'text/xml; charset=utf-8');
@@ -94,7 +94,7 @@ describe('HTTP endpoint', () => {
 
   it('logs one line per request with id, method, path, status and duration, and never a key, token or query string', async () => {
     lines.length = 0;
-    await xmlPost(alice, '<QUERY><CREATE><WEBACCOUNT><INFO><API>twitter</API><TOKEN>sekrit-log-token</TOKEN></INFO></WEBACCOUNT></CREATE></QUERY>', '/?code=query-secret');
+    await xmlPost(alice, '<QUERY><CREATE><WEBACCOUNT><INFO><API>mastodon</API><TOKEN>sekrit-log-token</TOKEN></INFO></WEBACCOUNT></CREATE></QUERY>', '/?code=query-secret');
     await new Promise((resolve) => setTimeout(resolve, 50));
     const requests = lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.msg === 'request');
     assert.equal(requests.length, 1);

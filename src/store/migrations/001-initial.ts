@@ -8,8 +8,13 @@ import type { Knex } from 'knex';
 import { WEBACCOUNT, WEBAPI, type ElementDef } from '../../../schemas/index.js';
 import { addElementColumns } from '../columns.js';
 
+/** Fields later migrations add: this migration must build the tables as they stood when it was written. */
+const ADDED_LATER: Readonly<Record<string, readonly string[]>> = { WEBAPI: ['PLUGIN', 'SETTINGS'] };
+
 function createElementTable(knex: Knex, element: ElementDef): Knex.SchemaBuilder {
-  return knex.schema.createTable(element.table, (t) => addElementColumns(t, element.fields));
+  const later = ADDED_LATER[element.name] ?? [];
+  const fields = Object.fromEntries(Object.entries(element.fields).filter(([name]) => !later.includes(name)));
+  return knex.schema.createTable(element.table, (t) => addElementColumns(t, fields));
 }
 
 export async function up(knex: Knex): Promise<void> {

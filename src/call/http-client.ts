@@ -1,0 +1,81 @@
+/**
+ * @module call/http-client
+ * The one HTTP client CALL uses: undici with keep-alive connections reused across calls, a deadline per
+ * request, and a cap on the response size. The only module that imports undici.
+ */
+import { Agent, request } from 'undici';
+
+export interface OutgoingHttp {
+  readonly method: string;
+  readonly url: string;
+  readonly headers: Record<string, string>;
+  readonly body?: Buffer | string | undefined;
+}
+
+export interface IncomingHttp {
+  readonly status: number;
+  /** Lower-case names; repeated headers joined with ", ". */
+  readonly headers: Record<string, string>;
+  readonly body: Buffer;
+}
+
+/** Why no answer came: the CALL's error code is chosen from this. */
+export class HttpFailure extends Error {
+  override name = 'HttpFailure';
+  constructor(readonly kind: 'timeout' | 'unreachable' | 'too_large', readonly reason: string, options?: { cause?: unknown }) {
+    super(reason, options);
+  }
+}
+
+export interface HttpClient {
+  send(req: OutgoingHttp, timeoutMs: number): Promise<IncomingHttp>;
+  close(): Promise<void>;
+}
+
+const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT']);
+
+function classify(e: unknown): HttpFailure {
+  if (e instanceof HttpFailure) return e;
+  const err = e as { name?: string; code?: string; cause?: { code?: string }; message?: string };
+  const code = err.code ?? err.cause?.code ?? '';
+  if (err.name === 'TimeoutError' || err.name === 'AbortError' || TIMEOUT_CODES.has(code)) return new HttpFailure('timeout', 'timeout', { cause: e });
+  // Only the code: a message could quote the URL, and URLs may carry keys (Bayard's url_key).
+  return new HttpFailure('unreachable', code ? code.toLowerCase() : 'connection failed', { cause: e });
+}
+
+export function createHttpClient(options: { maxResponseBytes: number; connections?: number }): HttpClient {
+  const agent = new Agent({ keepAliveTimeout: 30_000, keepAliveMaxTimeout: 600_000, connections: options.connections ?? 128 });
+  return {
+    async send(req, timeoutMs) {
+      const signal = AbortSignal.timeout(Math.max(1, timeoutMs));
+      try {
+        const res = await request(req.url, {
+          method: req.method as 'GET',
+          headers: req.headers,
+          body: req.body ?? null,
+          dispatcher: agent,
+          signal,
+          headersTimeout: timeoutMs,
+          bodyTimeout: timeoutMs,
+          // undici.request never follows redirects: a 3xx reaches the plugin as it is.
+        });
+        const chunks: Buffer[] = [];
+        let size = 0;
+        for await (const chunk of res.body) {
+          size += (chunk as Buffer).length;
+          if (size > options.maxResponseBytes) {
+            res.body.destroy();
+            throw new HttpFailure('too_large', `the answer is larger than ${options.maxResponseBytes} bytes`);
+          }
+          chunks.push(chunk as Buffer);
+        }
+        const headers: Record<string, string> = {};
+        for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) headers[k.toLowerCase()] = Array.isArray(v) ? v.join(', ') : v;
+        return { status: res.statusCode, headers, body: Buffer.concat(chunks) };
+      } catch (e) {
+        throw classify(e);
+      }
+    },
+    close: () => agent.close(),
+  };
+}

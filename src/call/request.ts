@@ -1,0 +1,244 @@
+/**
+ * @module call/request
+ * The `request` a plugin method calls: builds the HTTP request, signs it with the account's credentials
+ * (OAuth 1.0a HMAC-SHA1 or a bearer token), and sends it through the keep-alive client, with a deadline per
+ * attempt. 429 is retried after Retry-After; timeouts, connection failures and 5xx only when the request is
+ * idempotent; all within a bounded number of attempts and a total time budget. A 401 refreshes the token
+ * once (single-flight across processes); a second 401 sends the account back to `waiting`.
+ */
+import type { Logger } from 'pino';
+import { authorizationHeader } from '../auth/oauth1-client.js';
+import { failure, NoriError, type Failure, type Params } from '../errors.js';
+import type { ApiSettings } from '../plugins/apis.js';
+import type { ServiceContext, ServiceFailure, ServiceRequest, ServiceResponse } from '../sdk/types.js';
+import { DEFAULT_LIMITS, parseXml } from '../xml/parse.js';
+import { HttpFailure, type HttpClient, type IncomingHttp } from './http-client.js';
+
+export interface CallConfig {
+  /** Deadline of one attempt, in ms. */
+  readonly timeoutMs: number;
+  /** Most attempts of one request (the first included). */
+  readonly maxAttempts: number;
+  /** Total time one request may take, waits between attempts included, in ms. */
+  readonly budgetMs: number;
+  /** Largest answer read from a service, in bytes. */
+  readonly maxResponseBytes: number;
+}
+
+/** A CALL that cannot go on: its failure, and attributes for the MESSAGE. */
+export class CallFailure extends Error {
+  override name = 'CallFailure';
+  constructor(readonly failure: Failure, readonly attributes: Readonly<Record<string, string>> = {}) {
+    super(failure.code);
+  }
+}
+
+export interface Credentials {
+  readonly token: string | null;
+  readonly tokenSecret: string | null;
+}
+
+export interface RequestDeps {
+  readonly http: HttpClient;
+  readonly config: CallConfig;
+  readonly logger: Logger;
+  /** A fresh token after the service refused `rejected` (single-flight across processes). */
+  refresh(rejected: string): Promise<Credentials | Failure>;
+  /** The service refused the account's credentials for good: the account needs AUTHORIZE again. */
+  reject(reason: string): Promise<void>;
+}
+
+export interface ContextInput {
+  readonly api: ApiSettings;
+  readonly account: { readonly id: number; readonly login: string | null };
+  readonly credentials: Credentials;
+  /** The method's name, for messages and logs (`key check` for AUTHORIZE). */
+  readonly label: string;
+  readonly idempotent: boolean;
+}
+
+/** What a context gathered besides results: warnings and notes, for the answer. */
+export interface Gathered {
+  readonly warnings: { code: string; message: string }[];
+  readonly notes: Record<string, string>;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const NOTE_NAME = /^[A-Za-z_][A-Za-z0-9_-]{0,63}$/;
+const clip = (s: string, n = 300) => (s.length > n ? `${s.slice(0, n)}…` : s);
+
+/** Seconds or an HTTP date (RFC 9110 §10.2.3), or a reset time in epoch seconds as X and GitHub send. */
+function retryAfterMs(h: Readonly<Record<string, string>>): number | undefined {
+  const ra = h['retry-after'];
+  if (ra !== undefined) {
+    if (/^\d+$/.test(ra.trim())) return Number(ra) * 1000;
+    const at = Date.parse(ra);
+    if (Number.isFinite(at)) return Math.max(0, at - Date.now());
+  }
+  const reset = h['x-rate-limit-reset'] ?? h['x-ratelimit-reset'];
+  if (reset !== undefined && /^\d{9,}$/.test(reset.trim())) return Math.max(0, Number(reset) * 1000 - Date.now());
+  return undefined;
+}
+
+/** Exponential backoff with a little jitter: 250 ms, 500 ms, 1 s… at most 8 s. */
+const backoffMs = (attempt: number) => Math.min(8000, 250 * 2 ** (attempt - 1)) * (1 + Math.random() * 0.2);
+
+function defaultServiceError(res: ServiceResponse): ServiceFailure | undefined {
+  let body: unknown;
+  try {
+    body = JSON.parse(res.text());
+  } catch {
+    return undefined;
+  }
+  if (typeof body !== 'object' || body === null) return undefined;
+  const b = body as Record<string, unknown>;
+  const str = (v: unknown) => (typeof v === 'string' || typeof v === 'number' ? String(v) : undefined);
+  const nested = typeof b.error === 'object' && b.error !== null ? (b.error as Record<string, unknown>) : undefined;
+  const first = Array.isArray(b.errors) ? (b.errors[0] as Record<string, unknown> | undefined) : undefined;
+  const error = str(b.error) ?? str(b.error_summary) ?? str(nested?.code) ?? str(nested?.['.tag']) ?? str(b.code) ?? str(b.title) ?? str(b.serviceErrorCode);
+  const message = str(b.error_description) ?? str(nested?.message) ?? str(b.message) ?? str(b.detail) ?? str(first?.message);
+  return error !== undefined || message !== undefined ? { error: error ?? 'error', message, data: str(nested?.data) } : undefined;
+}
+
+function toResponse(r: IncomingHttp, fail: (reason: string) => never): ServiceResponse {
+  let text: string | undefined;
+  const decoded = () => (text ??= r.body.toString('utf8'));
+  return {
+    status: r.status,
+    headers: r.headers,
+    body: r.body,
+    text: decoded,
+    json<T>() {
+      try {
+        return JSON.parse(decoded()) as T;
+      } catch {
+        return fail('the body is not JSON');
+      }
+    },
+    xml() {
+      try {
+        return parseXml(r.body, { ...DEFAULT_LIMITS, maxBytes: Math.max(r.body.length, 1), maxCommands: Number.MAX_SAFE_INTEGER, maxElements: 1_000_000 });
+      } catch (e) {
+        if (e instanceof NoriError) return fail(`the body is not well-formed XML (${e.failure.code})`);
+        throw e;
+      }
+    },
+  };
+}
+
+/** The context a plugin method (or a key check) runs with, and what it gathered. */
+export function createServiceContext(deps: RequestDeps, input: ContextInput, hooks: { serviceError?: (r: ServiceResponse) => ServiceFailure | undefined; inspect?: (r: ServiceResponse, c: Pick<ServiceContext, 'warn' | 'note'>) => void }): { context: ServiceContext; gathered: Gathered } {
+  const { api, account, label } = input;
+  const gathered: Gathered = { warnings: [], notes: {} };
+  let credentials = input.credentials;
+  const log = deps.logger.child({ api: api.name, account: account.id, method: label });
+  const params = (extra: Params): Params => ({ api: api.name, method: label, ...extra });
+  const fail = (code: Failure['code'], extra: Params, attributes: Record<string, string> = {}): never => {
+    throw new CallFailure(failure(code, params(extra)), { ...gathered.notes, ...attributes });
+  };
+  const warn = (code: string, message: string) => {
+    gathered.warnings.push({ code: clip(code, 64), message: clip(message) });
+    log.warn({ code }, clip(message));
+  };
+  const note = (name: string, value: string) => {
+    if (NOTE_NAME.test(name)) gathered.notes[name] = clip(value, 200);
+  };
+
+  function build(req: ServiceRequest): { method: string; url: string; headers: Record<string, string>; body?: Buffer | string } {
+    const method = req.method ?? 'GET';
+    const base = req.base !== undefined ? api.settings[req.base] : api.baseUrl;
+    if (!/^https?:\/\//.test(req.url) && !base) fail('SERVICE_UNREACHABLE', { reason: `no ${req.base ?? 'BASE_URL'} is set`, attempts: 0 });
+    const url = new URL(/^https?:\/\//.test(req.url) ? req.url : `${base!.replace(/\/+$/, '')}/${req.url.replace(/^\/+/, '')}`);
+    for (const [k, v] of Object.entries(req.query ?? {})) if (v !== undefined) url.searchParams.append(k, String(v));
+    const headers: Record<string, string> = { 'user-agent': 'nori', accept: 'application/json, application/xml;q=0.9, */*;q=0.8' };
+    let body: Buffer | string | undefined;
+    if (req.json !== undefined) {
+      headers['content-type'] = 'application/json';
+      body = JSON.stringify(req.json);
+    } else if (req.form !== undefined) {
+      headers['content-type'] = 'application/x-www-form-urlencoded';
+      body = new URLSearchParams(req.form as Record<string, string>).toString();
+    } else if (req.body !== undefined) body = typeof req.body === 'string' ? req.body : Buffer.from(req.body);
+    for (const [k, v] of Object.entries(req.headers ?? {})) headers[k.toLowerCase()] = v;
+    const auth = req.auth ?? (api.authType === 'oauth1' ? 'oauth1' : api.authType === 'oauth2' ? 'bearer' : 'none');
+    if (auth === 'bearer') headers.authorization = `Bearer ${credentials.token ?? ''}`;
+    if (auth === 'oauth1') {
+      headers.authorization = authorizationHeader(
+        { consumerKey: api.clientId ?? '', consumerSecret: api.clientSecret ?? '' },
+        { method, url: url.toString(), ...(req.form ? { form: req.form } : {}) },
+        { key: credentials.token ?? '', secret: credentials.tokenSecret ?? '' },
+      );
+    }
+    return { method, url: url.toString(), headers, ...(body !== undefined ? { body } : {}) };
+  }
+
+  async function request(req: ServiceRequest): Promise<ServiceResponse> {
+    const idempotent = req.idempotent ?? input.idempotent;
+    const auth = req.auth ?? (api.authType === 'oauth1' ? 'oauth1' : api.authType === 'oauth2' ? 'bearer' : 'none');
+    const { timeoutMs, maxAttempts, budgetMs } = deps.config;
+    const deadline = Date.now() + budgetMs;
+    let refreshed = false;
+    for (let attempt = 1; ; attempt++) {
+      const outgoing = build(req);
+      const started = Date.now();
+      let raw: IncomingHttp;
+      try {
+        raw = await deps.http.send(outgoing, Math.min(timeoutMs, Math.max(1, deadline - started)));
+      } catch (e) {
+        if (!(e instanceof HttpFailure)) throw e;
+        log.info({ attempt, ms: Date.now() - started, failure: e.kind }, 'service request failed');
+        const wait = backoffMs(attempt);
+        if (e.kind !== 'too_large' && idempotent && attempt < maxAttempts && Date.now() + wait < deadline) {
+          await sleep(wait);
+          continue;
+        }
+        if (e.kind === 'timeout') return fail('SERVICE_TIMEOUT', { ms: timeoutMs, attempts: attempt });
+        if (e.kind === 'too_large') return fail('SERVICE_BAD_RESPONSE', { reason: e.reason });
+        return fail('SERVICE_UNREACHABLE', { reason: e.reason, attempts: attempt });
+      }
+      log.info({ attempt, ms: Date.now() - started, status: raw.status }, 'service request');
+      const res = toResponse(raw, (reason) => fail('SERVICE_BAD_RESPONSE', { reason }));
+      hooks.inspect?.(res, { warn, note });
+      if ((res.status >= 200 && res.status < 300) || req.accept?.includes(res.status)) return res;
+
+      if (res.status === 401 && auth !== 'none') {
+        if (auth === 'bearer' && api.authType === 'oauth2' && !refreshed && credentials.token) {
+          refreshed = true;
+          const fresh = await deps.refresh(credentials.token);
+          if ('code' in fresh) throw new CallFailure(fresh, gathered.notes);
+          credentials = fresh;
+          attempt -= 1; // the refreshed retry is not one of the bounded attempts
+          continue;
+        }
+        await deps.reject(`the service refused the credentials (HTTP 401)${refreshed ? ' even after a refresh' : ''}`);
+        return fail('SERVICE_UNAUTHORIZED', { id: account.id, after: refreshed ? ' even after a refresh' : '' }, { serviceStatus: '401' });
+      }
+      const retriable = res.status === 429 || (res.status >= 500 && idempotent);
+      if (retriable) {
+        const wait = retryAfterMs(res.headers) ?? backoffMs(attempt);
+        if (attempt < maxAttempts && Date.now() + wait < deadline) {
+          await sleep(wait);
+          continue;
+        }
+        if (res.status === 429) {
+          const ra = retryAfterMs(res.headers);
+          return fail('SERVICE_RATE_LIMITED', { retry: ra !== undefined ? ` for ${Math.ceil(ra / 1000)} more seconds` : '' }, { serviceStatus: '429', ...(ra !== undefined ? { retryAfter: String(Math.ceil(ra / 1000)) } : {}) });
+        }
+      }
+      const service = hooks.serviceError?.(res) ?? defaultServiceError(res);
+      const attributes: Record<string, string> = { serviceStatus: String(res.status) };
+      if (service) {
+        attributes.serviceError = clip(service.error, 200);
+        if (service.message) attributes.serviceMessage = clip(service.message);
+        if (service.data) attributes.serviceData = clip(service.data, 1000);
+      }
+      if (res.status >= 500) return fail('SERVICE_FAILED', { status: res.status, attempts: attempt }, attributes);
+      return fail('SERVICE_ERROR', { status: res.status, error: clip(service?.error ?? 'no error code', 200), detail: service?.message ? ` (${clip(service.message)})` : '' }, attributes);
+    }
+  }
+
+  return {
+    context: { account, api: { name: api.name, authType: api.authType, baseUrl: api.baseUrl ?? '', settings: api.settings }, credentials: input.credentials, request, warn, note, log: { info: (f, m) => log.info(f, m), warn: (f, m) => log.warn(f, m) } },
+    gathered,
+  };
+}

@@ -1,0 +1,185 @@
+/**
+ * @module call/service
+ * CALL: runs a plugin method for each account of the command, with the account's stored credentials. Runs
+ * outside any database transaction: a service's effects cannot be rolled back, and a slow service must not
+ * hold a transaction open. Every failure, whatever its cause, becomes the account's MESSAGE.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Knex } from 'knex';
+import type { Logger } from 'pino';
+import { WEBACCOUNT } from '../../schemas/index.js';
+import type { AuthService, KeyChecker, PluginRevoker } from '../auth/service.js';
+import type { AuthState } from '../auth/state-machine.js';
+import { applyEvent } from '../auth/transitions.js';
+import type { CallCommand } from '../commands.js';
+import { failure, NoriError, type Failure } from '../errors.js';
+import { failed, type CallAnswer, type Outcome } from '../outcome.js';
+import type { ApiLoader, ApiSettings } from '../plugins/apis.js';
+import { canRead, type Principal } from '../principal.js';
+import { isParamError, isServiceError } from '../sdk/define.js';
+import type { ResultValue } from '../sdk/types.js';
+import { selectByIds, type Row } from '../store/elements.js';
+import type { HttpClient } from './http-client.js';
+import { checkParams } from './params.js';
+import { CallFailure, createServiceContext, type CallConfig, type Gathered, type RequestDeps } from './request.js';
+
+export interface CallService {
+  call(principal: Principal, command: CallCommand): Promise<Outcome>;
+  /** AUTHORIZE of an apikey WEBAPI: the plugin's checkKey, with the same client, deadlines and retries. */
+  checkKey: KeyChecker;
+  /** The plugin's own revocation (hooks.revoke): true, or why it failed. */
+  revokeWithPlugin: PluginRevoker;
+}
+
+export interface CallDeps {
+  readonly knex: Knex;
+  readonly logger: Logger;
+  readonly auth: AuthService;
+  readonly loadApi: ApiLoader;
+  readonly http: HttpClient;
+  readonly config: CallConfig;
+}
+
+/** What stops a CALL before it reaches the service, per state. */
+const STATE_FAILURES: Readonly<Record<Exclude<AuthState, 'authorized'>, Failure['code']>> = {
+  waiting: 'NOT_AUTHORIZED',
+  requested: 'NOT_AUTHORIZED',
+  disabled: 'ACCOUNT_DISABLED',
+  revoked: 'ACCOUNT_REVOKED',
+};
+
+/** Owners and admins may CALL an account, and everyone when its PUBLIC is W; group members only read it. */
+const canCall = (p: Principal, row: Row) => p.admin || row.OWNERID === p.contactId || row.PUBLIC === 'W';
+
+/** How many accounts of one ID list are called at once. */
+const PARALLEL = 4;
+
+export function createCallService(deps: CallDeps): CallService {
+  const { knex, logger, auth, loadApi } = deps;
+
+  const requestDeps = (accountId: number): RequestDeps => ({
+    http: deps.http,
+    config: deps.config,
+    logger,
+    async refresh(rejected) {
+      const c = await auth.credentials(accountId, { rejected });
+      return 'code' in c ? c : { token: c.accessToken, tokenSecret: c.tokenSecret };
+    },
+    async reject(reason) {
+      await knex.transaction((trx) => applyEvent(trx, accountId, 'token_rejected', { contactId: null, reason }));
+    },
+  });
+
+  /** Anything a plugin throws becomes a failure; the unexpected is logged with an incident id, never its detail. */
+  function failureOf(e: unknown, api: ApiSettings, method: string, gathered: Gathered): { failure: Failure; attributes: Record<string, string> } {
+    if (e instanceof CallFailure) return { failure: e.failure, attributes: { ...e.attributes } };
+    if (e instanceof NoriError) return { failure: e.failure, attributes: gathered.notes };
+    if (isParamError(e)) return { failure: failure('PARAM_INVALID', { method, param: e.param, expected: e.expected, got: '' }), attributes: gathered.notes };
+    if (isServiceError(e)) {
+      const { error, message, data } = e.failure;
+      const attributes: Record<string, string> = { ...gathered.notes, serviceError: error.slice(0, 200) };
+      if (e.status !== undefined) attributes.serviceStatus = String(e.status);
+      if (message) attributes.serviceMessage = message.slice(0, 300);
+      if (data) attributes.serviceData = data.slice(0, 1000);
+      return { failure: failure('SERVICE_ERROR', { api: api.name, method, status: e.status ?? 200, error: error.slice(0, 200), detail: message ? ` (${message.slice(0, 300)})` : '' }), attributes };
+    }
+    const incident = randomBytes(4).toString('hex');
+    logger.error({ incident, api: api.name, method, err: { name: (e as Error)?.name } }, 'plugin method failed unexpectedly');
+    return { failure: failure('INTERNAL_ERROR', { incident }), attributes: gathered.notes };
+  }
+
+  async function callOne(row: Row, command: CallCommand): Promise<CallAnswer> {
+    const id = row.ID as number;
+    const method = command.method;
+    const refuse = (f: Failure, attributes: Record<string, string> = {}): CallAnswer => ({ accountId: id, method, result: { failure: f }, attributes, warnings: [] });
+    const api = await loadApi(knex, row.API as string);
+    if (!api) return refuse(failure('WEBAPI_INACTIVE', { api: String(row.API) }));
+    const plugin = api.plugin;
+    if (!plugin) return refuse(failure('PLUGIN_MISSING', { api: api.name, named: api.missingPlugin ? ` (its PLUGIN "${api.missingPlugin}" is not loaded)` : '' }));
+    const def = Object.hasOwn(plugin.definition.methods, method) ? plugin.definition.methods[method] : undefined;
+    if (!def) return refuse(failure('METHOD_UNKNOWN', { api: api.name, method, methods: Object.keys(plugin.definition.methods).join(', ') || 'none' }, command.methodAt));
+    const params = checkParams(method, def, command.node);
+    if ('code' in params && 'params' in params && typeof params.code === 'string') return refuse(params as unknown as Failure);
+    const state = row.AUTHORIZATION_STATE as AuthState;
+    if (state !== 'authorized') return refuse(failure(STATE_FAILURES[state], { id, state, api: api.name }));
+    // Refreshed first when stale; a disabled or revoked account never gets here, so never reaches the service.
+    const creds = await auth.credentials(id);
+    if ('code' in creds) return refuse(creds);
+    const { context, gathered } = createServiceContext(
+      requestDeps(id),
+      { api, account: { id, login: (row.LOGIN as string | null) ?? null }, credentials: { token: creds.accessToken, tokenSecret: creds.tokenSecret }, label: method, idempotent: def.idempotent ?? false },
+      plugin.hooks,
+    );
+    const implementation = (plugin.implementation as Record<string, (c: unknown) => Promise<ResultValue>>)[method]!;
+    try {
+      const value = await implementation({ ...context, method, params });
+      return { accountId: id, method, result: { value }, attributes: gathered.notes, warnings: gathered.warnings };
+    } catch (e) {
+      const { failure: f, attributes } = failureOf(e, api, method, gathered);
+      return { accountId: id, method, result: { failure: f }, attributes, warnings: gathered.warnings };
+    }
+  }
+
+  async function call(principal: Principal, command: CallCommand): Promise<Outcome> {
+    const elementID = command.ids.join(',');
+    const rows = await selectByIds(knex, WEBACCOUNT, command.ids);
+    const found = new Map(rows.map((r) => [r.ID as number, r]));
+    // As GET: a missing account and a hidden one answer alike, unless the caller is an admin.
+    const hidden = command.ids.filter((id) => !found.has(id) || !canRead(principal, WEBACCOUNT, found.get(id)!));
+    if (hidden.length && !principal.admin) return failed(failure('NOT_VISIBLE', { element: 'WEBACCOUNT', id: hidden.join(',') }), elementID);
+    const missing = command.ids.filter((id) => !found.has(id));
+    if (missing.length) return failed(failure('NOT_FOUND', { element: 'WEBACCOUNT', id: missing.join(',') }), elementID);
+    const denied = rows.filter((r) => !canCall(principal, r)).map((r) => r.ID);
+    if (denied.length) return failed(failure('FORBIDDEN', { element: 'WEBACCOUNT', id: denied.join(','), action: 'call' }), elementID);
+
+    const ordered = command.ids.map((id) => found.get(id)!);
+    const answers: CallAnswer[] = new Array(ordered.length);
+    let next = 0;
+    const worker = async () => {
+      while (next < ordered.length) {
+        const i = next++;
+        answers[i] = await callOne(ordered[i]!, command);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(PARALLEL, ordered.length) }, worker));
+    // One account: its failure is the command's MESSAGE, as for every other command.
+    const only = answers.length === 1 ? answers[0]! : undefined;
+    if (only && 'failure' in only.result) return failed(only.result.failure, elementID, only.attributes);
+    return { kind: 'called', answers };
+  }
+
+  const checkKey: KeyChecker = async (api, account, credentials) => {
+    const check = api.plugin?.hooks.checkKey;
+    if (!check) return failure('PLUGIN_MISSING', { api: api.name, named: api.missingPlugin ? ` (its PLUGIN "${api.missingPlugin}" is not loaded)` : '' });
+    const keyDeps: RequestDeps = {
+      ...requestDeps(account.id),
+      // The account is not authorized yet: there is nothing to refresh and no state to fall back from.
+      refresh: async () => failure('KEY_REJECTED', { api: api.name, id: account.id, reason: 'HTTP 401' }),
+      reject: async () => {},
+    };
+    const { context, gathered } = createServiceContext(keyDeps, { api, account, credentials, label: 'key check', idempotent: true }, api.plugin!.hooks);
+    try {
+      return await check(context);
+    } catch (e) {
+      if (isServiceError(e)) return e.failure.message ?? e.failure.error;
+      if (e instanceof CallFailure && e.failure.code === 'SERVICE_UNAUTHORIZED') return 'HTTP 401';
+      return failureOf(e, api, 'key check', gathered).failure;
+    }
+  };
+
+  const revokeWithPlugin: PluginRevoker = async (api, account, credentials) => {
+    // Runs inside the revoking command's transaction, which holds the account's row: no refresh (it would wait
+    // for that row) and no state change from here.
+    const deps: RequestDeps = { ...requestDeps(account.id), refresh: async () => failure('KEY_REJECTED', { api: api.name, id: account.id, reason: 'HTTP 401' }), reject: async () => {} };
+    const { context, gathered } = createServiceContext(deps, { api, account, credentials, label: 'revocation', idempotent: true }, api.plugin!.hooks);
+    try {
+      await api.plugin!.hooks.revoke!(context);
+      return true;
+    } catch (e) {
+      const f = failureOf(e, api, 'revocation', gathered);
+      return `${f.failure.code}${f.attributes.serviceError ? ` (${f.attributes.serviceError})` : ''}`;
+    }
+  };
+
+  return { call, checkKey, revokeWithPlugin };
+}
