@@ -10,8 +10,10 @@ import { ConfigError, loadConfig, type Config } from '../config.js';
 import { createEngine, type Engine } from '../engine.js';
 import { createServer } from '../http/server.js';
 import type { Principal } from '../principal.js';
+import { PluginLoadError } from '../plugins/check.js';
 import { DataDirInUseError } from '../store/db.js';
 import { rotateSecrets } from '../store/rotate.js';
+import { ScaffoldError, scaffoldPlugin } from './scaffold.js';
 
 const USAGE = `nori: XML commands over WEBAPI and WEBACCOUNT
 
@@ -24,6 +26,7 @@ const USAGE = `nori: XML commands over WEBAPI and WEBACCOUNT
   nori keys list
   nori keys revoke <id|key-id>
   nori secrets rotate                re-encrypt every secret with NORI_SECRET_KEY (older keys in NORI_SECRET_KEYS_OLD)
+  nori plugin new <name> [--dir DIR] write a working plugin and its test into DIR/<name> (default DIR: plugins)
 
 Configuration is read from the environment; see README.md.`;
 
@@ -156,6 +159,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
         groups: { type: 'string' },
         admin: { type: 'boolean' },
         label: { type: 'string' },
+        dir: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -170,6 +174,12 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
   }
   let engine: Engine | undefined;
   try {
+    if (command === 'plugin') {
+      if (rest[0] !== 'new' || !rest[1]) throw new UsageError('plugin takes new <name>');
+      for (const file of scaffoldPlugin(rest[1], (parsed.values.dir as string | undefined) ?? 'plugins')) console.error(`wrote ${file}`);
+      console.error(`run its test: npx mocha ${join((parsed.values.dir as string | undefined) ?? 'plugins', rest[1], `${rest[1]}.test.ts`)}`);
+      return 0;
+    }
     const config = loadConfig(env);
     if (command === 'serve') return await serve(config, pino({ level: config.logLevel }));
     const logger = pino({ level: config.logLevel === 'info' ? 'warn' : config.logLevel }, pino.destination(2));
@@ -197,7 +207,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
         throw new UsageError(`unknown command "${command}"`);
     }
   } catch (e) {
-    if (e instanceof UsageError || e instanceof ConfigError || e instanceof DataDirInUseError) {
+    if (e instanceof UsageError || e instanceof ConfigError || e instanceof DataDirInUseError || e instanceof ScaffoldError || e instanceof PluginLoadError) {
       console.error(`nori: ${e.message}${e instanceof UsageError ? `\n\n${USAGE}` : ''}`);
       return 2;
     }

@@ -3,6 +3,7 @@
  * A plugin's definition is checked once, when nori starts: a broken plugin stops the start with a message
  * naming the plugin and the problem, rather than failing later on some user's CALL.
  */
+import { basename, resolve } from 'node:path';
 import { AUTH_TYPES } from '../../schemas/webapi.js';
 import { MAP_KEY } from '../field-types.js';
 import type { MethodDef, ParamType, Plugin } from '../sdk/types.js';
@@ -58,7 +59,7 @@ export function checkPlugin(plugin: Plugin, folder?: string): void {
     throw new PluginLoadError(`plugin "${label}"${folder ? ` (${folder})` : ''}: ${what}`);
   };
   if (typeof d?.name !== 'string' || !NAME.test(d.name)) problem('name must be lower case letters, digits and dashes');
-  if (folder !== undefined && !folder.endsWith(d.name)) problem(`its folder must be named ${d.name}`);
+  if (folder !== undefined && basename(resolve(folder)) !== d.name) problem(`its folder must be named ${d.name}`);
   if (typeof d.description !== 'string' || !d.description) problem('needs a description');
   if (!isHttpUrl(d.baseUrl)) problem('baseUrl must be an absolute http or https URL');
   if (!(AUTH_TYPES as readonly string[]).includes(d.authType)) problem(`authType must be one of ${AUTH_TYPES.join(', ')}`);

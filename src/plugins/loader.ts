@@ -16,6 +16,8 @@ export interface PluginSources {
   readonly builtins?: boolean;
   /** Further folders holding one plugin folder each. */
   readonly dirs?: readonly string[];
+  /** Single plugin folders (a plugin's own test loads just itself). */
+  readonly folders?: readonly string[];
   /** npm packages whose default export is a plugin. */
   readonly packages?: readonly string[];
 }
@@ -72,6 +74,11 @@ export async function loadPlugins(sources: PluginSources = {}): Promise<Registry
   const builtins = sources.builtins !== false && existsSync(BUILTIN_PLUGINS) ? [BUILTIN_PLUGINS] : [];
   const dirs = [...builtins, ...(sources.dirs ?? [])];
   for (const dir of dirs) found.push(...(await fromDir(dir)));
+  for (const folder of sources.folders ?? []) {
+    const entry = entryOf(folder);
+    if (!entry) throw new PluginLoadError(`plugin folder ${folder} has no index.ts or index.js`);
+    found.push({ plugin: await importDefault(pathToFileURL(entry).href, folder), folder });
+  }
   for (const name of sources.packages ?? []) found.push({ plugin: await fromPackage(name) });
   const registry = new Map<string, Plugin>();
   for (const { plugin, folder } of found) {
