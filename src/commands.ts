@@ -83,7 +83,17 @@ export interface CallCommand extends Base {
   /** The method's element, whose children are the parameters. */
   readonly node: XmlNode;
   readonly methodAt: Position;
+  /** Where the browser goes after a consent page the service may ask for; must be on the allowlist. */
+  readonly returnUrl: string | undefined;
+  readonly replay?: undefined;
 }
 
-export type Command = CreateCommand | GetCommand | SearchCommand | CountCommand | UpdateCommand | RemoveCommand | AuthorizeCommand | CallCommand;
+/** `<CALL><WEBACCOUNT ID="2" replay="…"/></CALL>`: the result of a CALL kept across a consent page, collected once. */
+export interface ReplayCommand extends Base {
+  readonly verb: 'CALL';
+  readonly ids: readonly number[];
+  readonly replay: string;
+}
+
+export type Command = CreateCommand | GetCommand | SearchCommand | CountCommand | UpdateCommand | RemoveCommand | AuthorizeCommand | CallCommand | ReplayCommand;
 export type CommandOf<V extends Verb> = Extract<Command, { verb: V }>;

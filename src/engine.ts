@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Knex } from 'knex';
 import pino, { type Logger } from 'pino';
-import { createAuthService, type AuthConfig, type CallbackResult, type Credentials, type KeyChecker, type PluginRevoker } from './auth/service.js';
+import { createAuthService, type AuthConfig, type CallbackResult, type ConsentResumer, type Credentials, type KeyChecker, type PluginRevoker } from './auth/service.js';
 import { runBatch, type Item } from './batch.js';
 import { createHttpClient } from './call/http-client.js';
 import type { CallConfig } from './call/request.js';
@@ -144,8 +144,9 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
   // AUTHORIZE of an API key asks the plugin through CALL's machinery; the two services need each other.
   const checkKey: KeyChecker = (...args) => calls.checkKey(...args);
   const revokeWithPlugin: PluginRevoker = (...args) => calls.revokeWithPlugin(...args);
-  const auth = createAuthService({ knex, keyring, logger, config: authConfig, loadApi, checkKey, revokeWithPlugin });
-  const calls = createCallService({ knex, logger, auth, loadApi, http, config: callConfig });
+  const resumeConsent: ConsentResumer = (flow) => calls.resumeConsent(flow);
+  const auth = createAuthService({ knex, keyring, logger, config: authConfig, loadApi, checkKey, revokeWithPlugin, resumeConsent });
+  const calls = createCallService({ knex, keyring, logger, auth, authConfig, loadApi, http, config: callConfig });
   if (options.migrate ?? true) await syncWebapis(knex, keyring, plugins, options.webapis ?? {}, logger);
   const deps = { knex, keyring, logger, auth, calls };
 

@@ -5,8 +5,8 @@
  * generated from this table and a test keeps the two in step.
  */
 
-/** 0 = success, 1 = error, 3 = security (permission) error, as in Sushee. */
-export type MsgType = 0 | 1 | 3;
+/** 0 = success, 1 = error, 2 = the user must act first (a consent page), 3 = security (permission) error. */
+export type MsgType = 0 | 1 | 2 | 3;
 
 export interface MessageSpec {
   readonly msgType: MsgType;
@@ -81,7 +81,6 @@ export const MESSAGES = {
   RETURN_URL_NOT_ALLOWED: { msgType: 3, status: 400, message: 'The return URL is not on the allowlist of this nori (NORI_RETURN_URLS).' },
   WEBAPI_INACTIVE: { msgType: 1, status: 409, message: 'The WEBAPI "{api}" is deleted or disabled; nothing can be authorized on it.' },
   WEBAPI_INCOMPLETE: { msgType: 1, status: 409, message: 'The WEBAPI "{api}" lacks {fields}; an administrator must set them before accounts can be authorized.' },
-  AUTH_TYPE_UNSUPPORTED: { msgType: 1, status: 501, message: 'The WEBAPI "{api}" uses {authType}, which AUTHORIZE does not support yet.' },
   PROVIDER_ERROR: { msgType: 1, status: 502, message: 'The service "{api}" failed at {step} (HTTP status {status}): {error}.' },
   NOT_AUTHORIZED: { msgType: 1, status: 409, message: 'WEBACCOUNT {id} is {state}, not authorized; AUTHORIZE it first.' },
   REFRESH_REJECTED: { msgType: 1, status: 409, message: 'The service refused to refresh the tokens of WEBACCOUNT {id} ({reason}); it is waiting again: AUTHORIZE it.' },
@@ -106,6 +105,12 @@ export const MESSAGES = {
   SERVICE_TIMEOUT: { msgType: 1, status: 504, message: 'The service "{api}" did not answer {method} in time ({ms} ms per attempt, {attempts} attempt(s)).' },
   SERVICE_UNREACHABLE: { msgType: 1, status: 502, message: 'The service "{api}" could not be reached for {method} ({reason}) after {attempts} attempt(s).' },
   SERVICE_BAD_RESPONSE: { msgType: 1, status: 502, message: 'The service "{api}" answered {method} with something nori cannot read ({reason}).' },
+  CONSENT_REQUIRED: { msgType: 2, status: 403, message: 'The service "{api}" needs the user\'s consent before {method} on WEBACCOUNT {id}: send the browser to the url attribute; once it is back, collect the result with replay="{call}" (within {minutes} minutes).' },
+  CONSENT_REFUSED: { msgType: 1, status: 403, message: 'The user did not let "{api}" answer {method}; WEBACCOUNT {id} is waiting: AUTHORIZE it again to ask anew.' },
+  REPLAY_UNKNOWN: { msgType: 3, status: 404, message: 'WEBACCOUNT {id} has no kept CALL of yours with this id.' },
+  REPLAY_PENDING: { msgType: 1, status: 409, message: 'The user has not come back from the consent page yet; collect the result after the redirect to your return URL.' },
+  REPLAY_USED: { msgType: 1, status: 410, message: 'This kept CALL was already collected; send the CALL again.' },
+  REPLAY_EXPIRED: { msgType: 1, status: 410, message: 'This kept CALL expired before it was collected; send the CALL again.' },
   KEY_MISSING: { msgType: 1, status: 409, message: 'WEBACCOUNT {id} has no TOKEN: set the service\'s key with UPDATE before you AUTHORIZE it.' },
   KEY_REJECTED: { msgType: 1, status: 409, message: 'The service "{api}" refused the key of WEBACCOUNT {id} ({reason}); it is waiting.' },
 

@@ -182,16 +182,43 @@ function parseReturn(element: ElementDef, node: XmlNode): { fields: string[]; hi
   return { fields, history };
 }
 
-/** CALL names one method element inside the account; its parameters are checked once the plugin is known. */
-function parseCall(node: XmlNode): { method: string; node: XmlNode; methodAt: Position } {
-  checkAttributes(node, ['ID']);
-  checkNoText(node);
+/** An optional <RETURN_URL> (AUTHORIZE, CALL): an absolute http(s) URL; the allowlist is checked when it is used. */
+function readReturnUrl(child: XmlNode): string {
+  checkAttributes(child, []);
+  const v = readValue(child.text.trim(), { type: 'url', writable: 'client', maxLength: 2048, doc: '' });
+  if (v === null || isReadError(v)) return fail('INVALID_VALUE', { field: 'RETURN_URL', expected: 'an absolute http or https URL', got: '' }, child);
+  return v as string;
+}
+
+const REPLAY_ID = /^[A-Za-z0-9_-]{16,64}$/;
+
+/**
+ * CALL names one method element inside the account (its parameters are checked once the plugin is known),
+ * with an optional <RETURN_URL>; or, with replay="…", collects a result kept across a consent page.
+ */
+function parseCall(node: XmlNode, ids: readonly number[]): { method: string; node: XmlNode; methodAt: Position; returnUrl: string | undefined } | { replay: string } {
   if (node.name !== 'WEBACCOUNT') fail('UNEXPECTED_ELEMENT', { name: node.name, parent: 'CALL', expected: '<WEBACCOUNT ID="…"> (CALL runs on accounts)' }, node);
-  const [method, extra] = node.children;
+  checkAttributes(node, ['ID', 'replay']);
+  checkNoText(node);
+  const replay = node.attributes.replay;
+  if (replay !== undefined) {
+    if (!REPLAY_ID.test(replay)) fail('INVALID_VALUE', { field: 'replay', expected: 'the call id a CONSENT_REQUIRED message gave', got: '' }, node);
+    if (ids.length !== 1) fail('INVALID_ID', { got: ' (a replay names one account)' }, node);
+    if (node.children[0]) fail('UNEXPECTED_ELEMENT', { name: node.children[0].name, parent: 'WEBACCOUNT', expected: 'nothing: a replay collects a kept result' }, node.children[0]);
+    return { replay };
+  }
+  let returnUrl: string | undefined;
+  const methods = [];
+  for (const child of node.children) {
+    if (child.name !== 'RETURN_URL') methods.push(child);
+    else if (returnUrl === undefined) returnUrl = readReturnUrl(child);
+    else fail('UNEXPECTED_ELEMENT', { name: child.name, parent: 'WEBACCOUNT', expected: 'one <RETURN_URL>' }, child);
+  }
+  const [method, extra] = methods;
   if (!method) return fail('MISSING_ELEMENT', { parent: 'WEBACCOUNT', expected: 'the method to call, e.g. <POSTMESSAGE>' }, node);
   if (extra) fail('UNEXPECTED_ELEMENT', { name: extra.name, parent: 'WEBACCOUNT', expected: 'one method per CALL' }, extra);
   if (!MAP_KEY.test(method.name)) fail('UNEXPECTED_ELEMENT', { name: method.name.slice(0, 64), parent: 'WEBACCOUNT', expected: 'a method name in upper case' }, method);
-  return { method: method.name, node: method, methodAt: at(method) };
+  return { method: method.name, node: method, methodAt: at(method), returnUrl };
 }
 
 /** AUTHORIZE takes one account and an optional <RETURN_URL>. */
@@ -202,10 +229,7 @@ function parseAuthorize(node: XmlNode, ids: readonly number[]): string | undefin
   let returnUrl: string | undefined;
   for (const child of node.children) {
     if (child.name !== 'RETURN_URL' || returnUrl !== undefined) fail('UNEXPECTED_ELEMENT', { name: child.name, parent: node.name, expected: 'one <RETURN_URL>' }, child);
-    checkAttributes(child, []);
-    const v = readValue(child.text.trim(), { type: 'url', writable: 'client', maxLength: 2048, doc: '' });
-    if (v === null || isReadError(v)) return fail('INVALID_VALUE', { field: 'RETURN_URL', expected: 'an absolute http or https URL', got: '' }, child);
-    returnUrl = v as string;
+    returnUrl = readReturnUrl(child);
   }
   return returnUrl;
 }
@@ -247,7 +271,7 @@ function buildCommand(node: XmlNode, options: ValidateOptions): Command {
   if (!element) return fail('UNKNOWN_ELEMENT', { name: elementNode.name }, elementNode);
   const base = { name, element, at: at(node) };
   const ids = ID_VERBS.has(verb) ? parseIds(elementNode, verb, options) : [];
-  if (verb === 'CALL') return { ...base, verb, ids, ...parseCall(elementNode) };
+  if (verb === 'CALL') return { ...base, verb, ids, ...parseCall(elementNode, ids) };
   if (verb === 'AUTHORIZE') return { ...base, verb, ids, returnUrl: parseAuthorize(elementNode, ids) };
   checkAttributes(elementNode, ID_VERBS.has(verb) ? ['ID'] : []);
   checkNoText(elementNode);

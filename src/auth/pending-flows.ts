@@ -27,7 +27,7 @@ export const hashState = (state: string) => createHash('sha256').update(state).d
 export const newState = () => randomBytes(32).toString('base64url');
 
 interface FlowRow {
-  id: number; account_id: number; contact_id: number; kind: string; request_token: string | null; secret: string; return_url: string | null; expires_at: Date;
+  id: number; account_id: number; contact_id: number; kind: string; request_token: string | null; secret: string | null; return_url: string | null; expires_at: Date;
 }
 
 /** Records a new flow and supersedes any earlier one for the account (its callback will be refused). */
@@ -63,7 +63,8 @@ export async function claimPendingFlow(knex: Knex, keyring: Keyring, state: stri
       contactId: row.contact_id,
       kind: row.kind,
       requestToken: row.request_token,
-      secret: keyring.decrypt(row.secret, CONTEXT, { element: 'pending flow', id: row.id }),
+      // A consent flow keeps a CALL instead (call/consents.ts), and no secret.
+      secret: row.secret ? keyring.decrypt(row.secret, CONTEXT, { element: 'pending flow', id: row.id }) : '',
       returnUrl: row.return_url,
       expiresAt: row.expires_at,
     },

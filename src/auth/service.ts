@@ -61,7 +61,10 @@ export type KeyChecker = (api: ApiSettings, account: { id: number; login: string
 /** A plugin's own revocation at the service: true, or why it failed. */
 export type PluginRevoker = (api: ApiSettings, account: { id: number; login: string | null }, credentials: { token: string | null; tokenSecret: string | null }) => Promise<true | string>;
 
-export function createAuthService(deps: { knex: Knex; keyring: Keyring; logger: Logger; config: AuthConfig; loadApi: ApiLoader; checkKey: KeyChecker; revokeWithPlugin: PluginRevoker }): AuthService {
+/** Runs a CALL kept across a consent page again, at its callback (call/service.ts). */
+export type ConsentResumer = (flow: { id: number; accountId: number }) => Promise<{ kind: 'granted' } | { kind: 'refused' | 'unavailable'; reason: string }>;
+
+export function createAuthService(deps: { knex: Knex; keyring: Keyring; logger: Logger; config: AuthConfig; loadApi: ApiLoader; checkKey: KeyChecker; revokeWithPlugin: PluginRevoker; resumeConsent: ConsentResumer }): AuthService {
   const { knex, keyring, logger, config, loadApi } = deps;
   const callbackBase = `${config.publicUrl.replace(/\/$/, '')}/oauth/callback`;
 
@@ -85,7 +88,8 @@ export function createAuthService(deps: { knex: Knex; keyring: Keyring; logger: 
     const api = await loadApi(trx, account.API as string);
     if (!api) return failed(failure('WEBAPI_INACTIVE', { api: String(account.API) }), String(id));
     const strategy = STRATEGIES.get(api.authType);
-    if (!strategy) return failed(failure('AUTH_TYPE_UNSUPPORTED', { api: api.name, authType: api.authType }), String(id));
+    // Every AUTH_TYPE the schema allows has a strategy; a new one without is a programmer's error.
+    if (!strategy) throw new Error(`no authorization strategy for AUTH_TYPE ${api.authType}`);
     const missing = strategy.needs.filter((k) => !api[k]);
     if (missing.length) return failed(failure('WEBAPI_INCOMPLETE', { api: api.name, fields: missing.join(', ') }), String(id));
     if (!strategy.redirect) return authorizeKey(trx, principal, account, api);
@@ -173,6 +177,13 @@ export function createAuthService(deps: { knex: Knex; keyring: Keyring; logger: 
     if (denied) {
       const description = query.get('error_description')?.slice(0, 200);
       return conclude(flow, 'ACCESS_DENIED', 403, 'The authorization was refused at the service.', { name: 'fail', reason: `the service answered ${denied.slice(0, 64)}${description ? `: ${description}` : ''}` });
+    }
+    if (flow.kind === 'consent') {
+      // The consent page sends the user back with nothing added: running the kept CALL again says what was chosen.
+      const resumed = await deps.resumeConsent(flow);
+      if (resumed.kind === 'granted') return conclude(flow, 'AUTHORIZED', 200, `WEBACCOUNT ${flow.accountId} may be called again; collect the kept result with replay.`, { name: 'grant' });
+      if (resumed.kind === 'refused') return conclude(flow, 'CONSENT_REFUSED', 403, 'The service was not allowed to answer.', { name: 'fail', reason: resumed.reason });
+      return conclude(flow, 'PROVIDER_ERROR', 502, 'The service could not answer after the consent page.', { name: 'fail', reason: resumed.reason });
     }
     if (flow.kind === 'oauth1' && query.get('oauth_token') !== flow.requestToken) {
       return conclude(flow, 'CALLBACK_INVALID', 400, 'The callback\'s oauth_token is not the one this authorization asked for.', { name: 'fail', reason: 'the callback carried another oauth_token' });

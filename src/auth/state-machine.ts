@@ -7,6 +7,7 @@
  *  waiting ──────────▶ requested ──────▶ authorized ◀──enable── disabled
  *     ▲   ◀──fail/expire──┘    ▲            │  └──────disable─────▶
  *     └─refresh_rejected, token_rejected─────┘
+ *  authorized ──consent_required (a CALL met a consent page)──▶ requested
  *  any state but revoked ──revoke──▶ revoked (terminal; tokens erased)
  * ```
  */
@@ -14,7 +15,7 @@ import type { AUTHORIZATION_STATES } from '../../schemas/webaccount.js';
 
 export type AuthState = (typeof AUTHORIZATION_STATES)[number];
 
-export type AuthEvent = 'request' | 'grant' | 'fail' | 'expire' | 'disable' | 'enable' | 'revoke' | 'refresh_rejected' | 'token_rejected';
+export type AuthEvent = 'request' | 'grant' | 'fail' | 'expire' | 'disable' | 'enable' | 'revoke' | 'refresh_rejected' | 'token_rejected' | 'consent_required';
 
 interface Transition {
   readonly from: ReadonlySet<AuthState>;
@@ -35,6 +36,8 @@ export const TRANSITIONS: ReadonlyMap<AuthEvent, Transition> = new Map<AuthEvent
   ['refresh_rejected', { from: new Set(['authorized']), to: 'waiting' }],
   // A CALL's credentials refused by the service (HTTP 401, after one refresh where there is one).
   ['token_rejected', { from: new Set(['authorized']), to: 'waiting' }],
+  // A CALL the service answered with a consent page: the user must consent, then the callback grants or fails.
+  ['consent_required', { from: new Set(['authorized']), to: 'requested' }],
 ]);
 
 /** What a client may ask for through UPDATE AUTHORIZATION_STATE, and the event that does it. */

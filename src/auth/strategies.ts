@@ -99,4 +99,6 @@ export const STRATEGIES: ReadonlyMap<string, Strategy> = new Map<string, Strateg
   ['oauth2', OAUTH2],
   ['oauth1', OAUTH1],
   ['apikey', APIKEY],
+  // Consent services (Orange) authorize the account's token like a key; consent itself is asked for on CALL.
+  ['consent', APIKEY],
 ]);

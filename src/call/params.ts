@@ -114,3 +114,8 @@ export function checkParams(method: string, def: MethodDef, node: XmlNode): Reco
   }
   return params;
 }
+
+/** Whether checkParams refused (parameter names are upper case, so none is called `code`). */
+export function isParamsFailure(x: Record<string, unknown> | Failure): x is Failure {
+  return typeof (x as Failure).code === 'string' && 'params' in x;
+}

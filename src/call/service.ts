@@ -8,23 +8,32 @@ import { randomBytes } from 'node:crypto';
 import type { Knex } from 'knex';
 import type { Logger } from 'pino';
 import { WEBACCOUNT } from '../../schemas/index.js';
-import type { AuthService, KeyChecker, PluginRevoker } from '../auth/service.js';
+import { newState } from '../auth/pending-flows.js';
+import { isAllowedReturnUrl } from '../auth/return-urls.js';
+import type { AuthConfig, AuthService, KeyChecker, PluginRevoker } from '../auth/service.js';
 import type { AuthState } from '../auth/state-machine.js';
-import { applyEvent } from '../auth/transitions.js';
-import type { CallCommand } from '../commands.js';
+import { applyEvent, isTransition } from '../auth/transitions.js';
+import type { CallCommand, ReplayCommand } from '../commands.js';
 import { failure, NoriError, type Failure } from '../errors.js';
 import { failed, type CallAnswer, type Outcome } from '../outcome.js';
 import type { ApiLoader, ApiSettings } from '../plugins/apis.js';
 import { canRead, type Principal } from '../principal.js';
-import { isParamError, isServiceError } from '../sdk/define.js';
+import { isConsentRequired, isParamError, isServiceError, type ConsentRequired } from '../sdk/define.js';
 import type { ResultValue } from '../sdk/types.js';
-import { selectByIds, type Row } from '../store/elements.js';
+import { readSecrets, selectByIds, type Row } from '../store/elements.js';
+import type { Keyring } from '../store/secrets.js';
+import { collect, keepCall, keepResult, keptCall, newCallId, type KeptCall } from './consents.js';
 import type { HttpClient } from './http-client.js';
-import { checkParams } from './params.js';
+import { checkParams, isParamsFailure } from './params.js';
 import { CallFailure, createServiceContext, type CallConfig, type Gathered, type RequestDeps } from './request.js';
 
+/** What running a kept CALL at a consent page's callback says the user chose. */
+export type ConsentOutcome = { kind: 'granted' } | { kind: 'refused'; reason: string } | { kind: 'unavailable'; reason: string };
+
 export interface CallService {
-  call(principal: Principal, command: CallCommand): Promise<Outcome>;
+  call(principal: Principal, command: CallCommand | ReplayCommand): Promise<Outcome>;
+  /** The callback of a consent page (auth/service.ts): runs the kept CALL again and keeps its result. */
+  resumeConsent(flow: { id: number; accountId: number }): Promise<ConsentOutcome>;
   /** AUTHORIZE of an apikey WEBAPI: the plugin's checkKey, with the same client, deadlines and retries. */
   checkKey: KeyChecker;
   /** The plugin's own revocation (hooks.revoke): true, or why it failed. */
@@ -33,6 +42,9 @@ export interface CallService {
 
 export interface CallDeps {
   readonly knex: Knex;
+  readonly keyring: Keyring;
+  /** The public URL (callback), the return-URL allowlist and how long a kept CALL waits. */
+  readonly authConfig: Pick<AuthConfig, 'publicUrl' | 'returnUrls' | 'flowTtlSeconds'>;
   readonly logger: Logger;
   readonly auth: AuthService;
   readonly loadApi: ApiLoader;
@@ -56,6 +68,7 @@ const PARALLEL = 4;
 
 export function createCallService(deps: CallDeps): CallService {
   const { knex, logger, auth, loadApi } = deps;
+  const callbackBase = `${deps.authConfig.publicUrl.replace(/\/$/, '')}/oauth/callback`;
 
   const requestDeps = (accountId: number): RequestDeps => ({
     http: deps.http,
@@ -88,7 +101,7 @@ export function createCallService(deps: CallDeps): CallService {
     return { failure: failure('INTERNAL_ERROR', { incident }), attributes: gathered.notes };
   }
 
-  async function callOne(row: Row, command: CallCommand): Promise<CallAnswer> {
+  async function callOne(row: Row, command: CallCommand, principal: Principal): Promise<CallAnswer> {
     const id = row.ID as number;
     const method = command.method;
     const refuse = (f: Failure, attributes: Record<string, string> = {}): CallAnswer => ({ accountId: id, method, result: { failure: f }, attributes, warnings: [] });
@@ -99,28 +112,88 @@ export function createCallService(deps: CallDeps): CallService {
     const def = Object.hasOwn(plugin.definition.methods, method) ? plugin.definition.methods[method] : undefined;
     if (!def) return refuse(failure('METHOD_UNKNOWN', { api: api.name, method, methods: Object.keys(plugin.definition.methods).join(', ') || 'none' }, command.methodAt));
     const params = checkParams(method, def, command.node);
-    if ('code' in params && 'params' in params && typeof params.code === 'string') return refuse(params as unknown as Failure);
+    if (isParamsFailure(params)) return refuse(params);
     const state = row.AUTHORIZATION_STATE as AuthState;
     if (state !== 'authorized') return refuse(failure(STATE_FAILURES[state], { id, state, api: api.name }));
+    if (command.returnUrl !== undefined && !isAllowedReturnUrl(command.returnUrl, deps.authConfig.returnUrls)) return refuse(failure('RETURN_URL_NOT_ALLOWED', {}));
     // Refreshed first when stale; a disabled or revoked account never gets here, so never reaches the service.
     const creds = await auth.credentials(id);
     if ('code' in creds) return refuse(creds);
-    const { context, gathered } = createServiceContext(
-      requestDeps(id),
-      { api, account: { id, login: (row.LOGIN as string | null) ?? null }, credentials: { token: creds.accessToken, tokenSecret: creds.tokenSecret }, label: method, idempotent: def.idempotent ?? false },
-      plugin.hooks,
-    );
+    const account = { id, login: (row.LOGIN as string | null) ?? null };
+    const ran = await runMethod(api, account, { token: creds.accessToken, tokenSecret: creds.tokenSecret }, method, params, requestDeps(id));
+    if (!ran.consent) return ran.answer;
+    return askConsent(ran.answer, ran.consent, api, principal, { method, node: command.node }, command.returnUrl);
+  }
+
+  /** Runs one method of the WEBAPI's plugin; a consent page the service asks for comes back beside the answer. */
+  async function runMethod(api: ApiSettings, account: { id: number; login: string | null }, credentials: { token: string | null; tokenSecret: string | null }, method: string, params: Record<string, unknown>, rd: RequestDeps): Promise<{ answer: CallAnswer; consent?: ConsentRequired }> {
+    const plugin = api.plugin!;
+    const def = plugin.definition.methods[method]!;
+    const { context, gathered } = createServiceContext(rd, { api, account, credentials, label: method, idempotent: def.idempotent ?? false }, plugin.hooks);
     const implementation = (plugin.implementation as Record<string, (c: unknown) => Promise<ResultValue>>)[method]!;
     try {
       const value = await implementation({ ...context, method, params });
-      return { accountId: id, method, result: { value }, attributes: gathered.notes, warnings: gathered.warnings };
+      return { answer: { accountId: account.id, method, result: { value }, attributes: gathered.notes, warnings: gathered.warnings } };
     } catch (e) {
       const { failure: f, attributes } = failureOf(e, api, method, gathered);
-      return { accountId: id, method, result: { failure: f }, attributes, warnings: gathered.warnings };
+      return { answer: { accountId: account.id, method, result: { failure: f }, attributes, warnings: gathered.warnings }, ...(isConsentRequired(e) ? { consent: e } : {}) };
     }
   }
 
-  async function call(principal: Principal, command: CallCommand): Promise<Outcome> {
+  /**
+   * The service wants the user's consent: keep the CALL (the callback runs it again), move the account to
+   * `requested`, and answer CONSENT_REQUIRED with the service's page and nori's callback appended to it.
+   */
+  async function askConsent(answer: CallAnswer, consent: ConsentRequired, api: ApiSettings, principal: Principal, call: KeptCall, returnUrl: string | undefined): Promise<CallAnswer> {
+    const id = answer.accountId;
+    const state = newState();
+    const callId = newCallId();
+    const ttl = deps.authConfig.flowTtlSeconds;
+    const moved = await knex.transaction(async (trx) => {
+      const t = await applyEvent(trx, id, 'consent_required', { contactId: principal.contactId, reason: `the service asked the user's consent for ${call.method}` });
+      if (isTransition(t)) await keepCall(trx, deps.keyring, { state, callId, accountId: id, contactId: principal.contactId, call, returnUrl, ttlSeconds: ttl });
+      return t;
+    });
+    if (!isTransition(moved)) return { ...answer, result: { failure: moved } };
+    // The service's URL is kept exactly as sent (Orange's `familly`, its raw commas); only nori's return is added.
+    const back = `${callbackBase}?state=${state}`;
+    const url = `${consent.url}${consent.url.includes('?') ? '&' : '?'}${consent.returnParam}=${encodeURIComponent(back)}`;
+    return { ...answer, result: { failure: failure('CONSENT_REQUIRED', { api: api.name, method: call.method, id, call: callId, minutes: Math.round(ttl / 60) }) }, attributes: { ...answer.attributes, url, call: callId } };
+  }
+
+  /** The callback of a consent page: run the kept CALL again; its answer says what the user chose. */
+  async function resumeConsent(flow: { id: number; accountId: number }): Promise<ConsentOutcome> {
+    const row = (await selectByIds(knex, WEBACCOUNT, [flow.accountId]))[0];
+    const api = row && (await loadApi(knex, row.API as string));
+    if (!row || !api?.plugin) return { kind: 'unavailable', reason: 'the WEBAPI or its plugin is gone' };
+    const call = await keptCall(knex, deps.keyring, flow.id);
+    const def = api.plugin.definition.methods[call.method];
+    const params = def ? checkParams(call.method, def, call.node) : undefined;
+    if (!def || !params || isParamsFailure(params)) return { kind: 'unavailable', reason: `the plugin no longer takes this ${call.method}` };
+    const { TOKEN, TOKEN_SECRET } = await readSecrets(knex, WEBACCOUNT, flow.accountId, deps.keyring);
+    // The account is `requested`: nothing to refresh, and the callback moves the state, not this run.
+    const rd: RequestDeps = { ...requestDeps(flow.accountId), refresh: async () => failure('CONSENT_REFUSED', { api: api.name, method: call.method, id: flow.accountId }), reject: async () => {} };
+    const ran = await runMethod(api, { id: flow.accountId, login: (row.LOGIN as string | null) ?? null }, { token: TOKEN ?? null, tokenSecret: TOKEN_SECRET ?? null }, call.method, params, rd);
+    if (ran.consent) {
+      const refused: CallAnswer = { ...ran.answer, result: { failure: failure('CONSENT_REFUSED', { api: api.name, method: call.method, id: flow.accountId }) } };
+      await keepResult(knex, deps.keyring, flow.id, refused);
+      return { kind: 'refused', reason: `the user did not consent to ${call.method} at the service` };
+    }
+    await keepResult(knex, deps.keyring, flow.id, ran.answer);
+    if ('failure' in ran.answer.result) return { kind: 'unavailable', reason: `${call.method} failed again after consent: ${ran.answer.result.failure.code}` };
+    return { kind: 'granted' };
+  }
+
+  async function replay(principal: Principal, command: ReplayCommand): Promise<Outcome> {
+    const id = command.ids[0]!;
+    const kept = await collect(knex, deps.keyring, { callId: command.replay, accountId: id, principal, ttlSeconds: deps.authConfig.flowTtlSeconds });
+    if ('code' in kept) return failed(kept, String(id));
+    if ('failure' in kept.result) return failed(kept.result.failure, String(id), kept.attributes);
+    return { kind: 'called', answers: [kept] };
+  }
+
+  async function call(principal: Principal, command: CallCommand | ReplayCommand): Promise<Outcome> {
+    if (command.replay !== undefined) return replay(principal, command);
     const elementID = command.ids.join(',');
     const rows = await selectByIds(knex, WEBACCOUNT, command.ids);
     const found = new Map(rows.map((r) => [r.ID as number, r]));
@@ -138,7 +211,7 @@ export function createCallService(deps: CallDeps): CallService {
     const worker = async () => {
       while (next < ordered.length) {
         const i = next++;
-        answers[i] = await callOne(ordered[i]!, command);
+        answers[i] = await callOne(ordered[i]!, command, principal);
       }
     };
     await Promise.all(Array.from({ length: Math.min(PARALLEL, ordered.length) }, worker));
@@ -181,5 +254,5 @@ export function createCallService(deps: CallDeps): CallService {
     }
   };
 
-  return { call, checkKey, revokeWithPlugin };
+  return { call, checkKey, revokeWithPlugin, resumeConsent };
 }

@@ -128,7 +128,7 @@ export function renderErrorsDoc(): string {
   const out = [
     '# Message codes', '',
     'Generated from `MESSAGES` in `src/errors.ts` by `npm run docs`. Codes are stable and never reused. msgType 0 is',
-    'success, 1 an error, 3 a security (permission) error. The HTTP status applies when the code refuses a whole',
+    'success, 1 an error, 2 a step the user must take first (a consent page), 3 a security (permission) error. The HTTP status applies when the code refuses a whole',
     'request (or ends an authorization callback); inside a batch that ran, every command answers within a 200.', '',
     '| code | msgType | HTTP status | message |', '| --- | --- | --- | --- |',
   ];

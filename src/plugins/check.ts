@@ -91,5 +91,6 @@ export function checkPlugin(plugin: Plugin, folder?: string): void {
   for (const [hook, fn] of Object.entries(plugin.hooks)) {
     if (typeof fn !== 'function') problem(`hook ${hook} must be a function`);
   }
-  if ('apikey' in d.auth && !plugin.hooks.checkKey) problem('an apikey plugin needs a checkKey hook (AUTHORIZE checks the key with it)');
+  if (('apikey' in d.auth || 'consent' in d.auth) && !plugin.hooks.checkKey) problem(`an ${'apikey' in d.auth ? 'apikey' : 'consent'} plugin needs a checkKey hook (AUTHORIZE checks the account's token with it)`);
+  if (Object.hasOwn(d.methods, 'RETURN_URL')) problem('RETURN_URL is CALL\'s own element, not a method name');
 }

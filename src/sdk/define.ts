@@ -70,3 +70,25 @@ export class ParamError extends Error {
 export function isParamError(e: unknown): e is ParamError {
   return typeof e === 'object' && e !== null && (e as Record<symbol, unknown>)[PARAM_ERROR_BRAND] === true;
 }
+
+const CONSENT_BRAND: unique symbol = Symbol.for('nori.consent-required');
+
+/**
+ * Thrown by an implementation when the service will not answer until the user consents on a page of its own
+ * (Orange's PrivacyAccessDeniedException): nori keeps the CALL, sends the account to `requested`, and answers
+ * CONSENT_REQUIRED with `url` (this one, with nori's return address appended as `returnParam`) for the browser.
+ * @example
+ * throw new ConsentRequired(privacyUrl, 'urlRetour');
+ */
+export class ConsentRequired extends Error {
+  override name = 'ConsentRequired';
+  readonly [CONSENT_BRAND] = true;
+  /** `url` exactly as the service sent it; nori appends `&<returnParam>=<its callback>` and changes nothing else. */
+  constructor(readonly url: string, readonly returnParam: string) {
+    super('the service needs the user\'s consent');
+  }
+}
+
+export function isConsentRequired(e: unknown): e is ConsentRequired {
+  return typeof e === 'object' && e !== null && (e as Record<symbol, unknown>)[CONSENT_BRAND] === true;
+}

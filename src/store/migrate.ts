@@ -7,6 +7,7 @@ import type { Knex } from 'knex';
 import * as initial from './migrations/001-initial.js';
 import * as authorization from './migrations/002-authorization.js';
 import * as plugins from './migrations/003-plugins.js';
+import * as consents from './migrations/004-consents.js';
 
 interface Migration {
   readonly name: string;
@@ -18,6 +19,7 @@ const MIGRATIONS: readonly Migration[] = [
   { name: '001-initial', ...initial },
   { name: '002-authorization', ...authorization },
   { name: '003-plugins', ...plugins },
+  { name: '004-consents', ...consents },
 ];
 
 const source: Knex.MigrationSource<Migration> = {

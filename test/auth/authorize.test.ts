@@ -75,9 +75,10 @@ describe('AUTHORIZE and the callback (no provider needed)', () => {
 
     await seedApi(engine, 'bare', '<CLIENT_ID>x</CLIENT_ID>');
     expectError(await authorize(await seedAccount(engine, ALICE, 'bare')), 'WEBAPI_INCOMPLETE');
+    // An API key (or a consent service's token) is checked by the WEBAPI's plugin: there must be a key, and a
+    // plugin to check it.
     await seedApi(engine, 'consenting', '', 'consent');
-    expectError(await authorize(await seedAccount(engine, ALICE, 'consenting')), 'AUTH_TYPE_UNSUPPORTED');
-    // An API key is checked by the WEBAPI's plugin: there must be a key, and a plugin to check it.
+    expectError(await authorize(await seedAccount(engine, ALICE, 'consenting')), 'KEY_MISSING');
     await seedApi(engine, 'keyed', '', 'apikey');
     expectError(await authorize(await seedAccount(engine, ALICE, 'keyed')), 'KEY_MISSING');
     expectError(await authorize(await seedAccount(engine, ALICE, 'keyed', '<TOKEN>k-123</TOKEN>')), 'PLUGIN_MISSING');
