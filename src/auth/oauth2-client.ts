@@ -29,9 +29,8 @@ function client(ep: OAuth2Endpoints): AuthorizationCode {
       tokenPath: token.pathname + token.search,
       authorizeHost: authorize.origin,
       authorizePath: authorize.pathname,
-      ...(ep.revokeUrl ? { revokePath: new URL(ep.revokeUrl).pathname } : {}),
     },
-    // json: true, not simple-oauth2's 'strict': RFC 7009 revocation answers 200 with an empty body.
+    // json: true, not simple-oauth2's 'strict': a provider's error page (HTML) becomes a ProviderError with its status.
     http: { timeout: ep.timeoutMs, redirects: 0, json: true } as ModuleOptions['http'],
   };
   return new AuthorizationCode(options);
@@ -65,7 +64,8 @@ function providerError(e: unknown, step: string): ProviderError {
   const timedOut = status === 504 || /timeout/i.test(err.message ?? '');
   return new ProviderError(step, {
     status: err.data?.isResponseError ? status : undefined,
-    error: typeof body.error === 'string' ? body.error : timedOut ? 'timeout' : (err.code ?? 'unreachable'),
+    // A provider that answered without an OAuth error body is not "unreachable": say its status.
+    error: typeof body.error === 'string' ? body.error : timedOut ? 'timeout' : err.data?.isResponseError ? `http_${status}` : (err.code ?? 'unreachable'),
     description: typeof body.error_description === 'string' ? body.error_description.slice(0, 300) : undefined,
     cause: e,
   });
@@ -100,14 +100,41 @@ export async function refreshTokens(ep: OAuth2Endpoints, refreshToken: string): 
   }
 }
 
-/** RFC 7009: revokes the refresh token (which, at most providers, also ends its access tokens) and the access token. */
+/**
+ * RFC 7009: revokes the refresh token (which, at most providers, also ends its access tokens) and the access
+ * token, at REVOKE_URL itself (simple-oauth2 would send it to the token endpoint's host), with the client's
+ * credentials in HTTP Basic (§2.1, RFC 6749 §2.3.1).
+ */
 export async function revokeTokens(ep: OAuth2Endpoints, tokens: { accessToken?: string | null; refreshToken?: string | null }): Promise<void> {
   if (!ep.revokeUrl) return;
-  const token = client(ep).createToken({ access_token: tokens.accessToken ?? '', refresh_token: tokens.refreshToken ?? undefined });
-  try {
-    if (tokens.refreshToken) await token.revoke('refresh_token');
-    if (tokens.accessToken) await token.revoke('access_token');
-  } catch (e) {
-    throw providerError(e, 'revocation');
-  }
+  const basic = Buffer.from(`${encodeURIComponent(ep.clientId)}:${encodeURIComponent(ep.clientSecret)}`).toString('base64');
+  const revoke = async (token: string, hint: string) => {
+    let res: Response;
+    try {
+      res = await fetch(ep.revokeUrl!, {
+        method: 'POST',
+        headers: { authorization: `Basic ${basic}`, 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+        body: new URLSearchParams({ token, token_type_hint: hint }),
+        redirect: 'manual',
+        signal: AbortSignal.timeout(ep.timeoutMs),
+      });
+    } catch (e) {
+      throw new ProviderError('revocation', { error: (e as Error).name === 'TimeoutError' ? 'timeout' : 'unreachable', cause: e });
+    }
+    // §2.2: 200 whatever the token was; an empty body is the usual answer.
+    if (res.ok) return;
+    let body: { error?: unknown; error_description?: unknown } = {};
+    try {
+      body = (await res.json()) as typeof body;
+    } catch {
+      // not JSON: the status says enough
+    }
+    throw new ProviderError('revocation', {
+      status: res.status,
+      error: typeof body.error === 'string' ? body.error : `http_${res.status}`,
+      description: typeof body.error_description === 'string' ? body.error_description.slice(0, 300) : undefined,
+    });
+  };
+  if (tokens.refreshToken) await revoke(tokens.refreshToken, 'refresh_token');
+  if (tokens.accessToken) await revoke(tokens.accessToken, 'access_token');
 }

@@ -31,19 +31,23 @@ describe('token lifecycle against a token endpoint on loopback', () => {
   let engine: Engine;
   let server: RunningServer;
   const provider = tokenEndpoint();
+  // A revocation endpoint on another host than the token endpoint (another port is another origin).
+  const revocation = tokenEndpoint();
 
   before(async function () {
     this.timeout(60_000);
     const base = await provider.listen();
+    const revokeBase = await revocation.listen();
     engine = await makeEngine({ authorization: { publicUrl: 'http://127.0.0.1:9/', refreshSkewSeconds: 60 } });
     server = await startServer(engine);
-    await seedApi(engine, 'prov', `<CLIENT_ID>c</CLIENT_ID><CLIENT_SECRET>s</CLIENT_SECRET><AUTHORIZE_URL>${base}/authorize</AUTHORIZE_URL><TOKEN_URL>${base}/token</TOKEN_URL>`);
+    await seedApi(engine, 'prov', `<CLIENT_ID>c</CLIENT_ID><CLIENT_SECRET>s</CLIENT_SECRET><AUTHORIZE_URL>${base}/authorize</AUTHORIZE_URL><TOKEN_URL>${base}/token</TOKEN_URL><REVOKE_URL>${revokeBase}/oauth/revoke?v=2</REVOKE_URL>`);
     await seedApi(engine, 'down', '<CLIENT_ID>c</CLIENT_ID><CLIENT_SECRET>s</CLIENT_SECRET><REQUEST_TOKEN_URL>http://127.0.0.1:1/request</REQUEST_TOKEN_URL><AUTHORIZE_URL>http://127.0.0.1:1/authorize</AUTHORIZE_URL><TOKEN_URL>http://127.0.0.1:1/access</TOKEN_URL>', 'oauth1');
   });
   after(async () => {
     await server.close();
     await engine.close();
     await provider.close();
+    await revocation.close();
   });
 
   /** AUTHORIZE, then the provider's redirect back with a code, answered by the token endpoint. */
@@ -109,5 +113,21 @@ describe('token lifecycle against a token endpoint on loopback', () => {
     const r = expectError(only(await engine.execute(q(`<AUTHORIZE><WEBACCOUNT ID="${id}"/></AUTHORIZE>`), ALICE)), 'PROVIDER_ERROR');
     assert.match(r.text, /failed at request token/);
     assert.equal((await engine.database.knex('webaccount').first('authorization_state').where('id', id)).authorization_state, 'waiting');
+  });
+
+  it('revokes at REVOKE_URL itself (RFC 7009), and records a refusal by its status when the body is no OAuth error', async () => {
+    const revoke = (id: number) => engine.execute(q(`<UPDATE><WEBACCOUNT ID="${id}"><INFO><AUTHORIZATION_STATE>revoked</AUTHORIZATION_STATE></INFO></WEBACCOUNT></UPDATE>`), ALICE);
+    const reason = async (id: number) => (await engine.database.knex('webaccount').first('state_reason').where('id', id)).state_reason;
+    const id = await authorized({ access_token: 'at-9', refresh_token: 'rt-9', expires_in: 3600 });
+    const before = provider.seen.length;
+    revocation.answer(200, {});
+    expectOk(only(await revoke(id)));
+    assert.deepEqual(revocation.seen.slice(-2).map((p) => [p.get('token'), p.get('token_type_hint')]), [['rt-9', 'refresh_token'], ['at-9', 'access_token']]);
+    assert.equal(provider.seen.length, before, 'nothing went to the token endpoint\'s host');
+    assert.equal(await reason(id), 'tokens revoked at the service');
+    const other = await authorized({ access_token: 'at-10', refresh_token: 'rt-10', expires_in: 3600 });
+    revocation.answer(503, {});
+    expectOk(only(await revoke(other)));
+    assert.equal(await reason(other), 'tokens erased; revocation at the service failed: revocation failed with HTTP 503: http_503');
   });
 });
