@@ -9,6 +9,7 @@ import type { Knex } from 'knex';
 import type { Logger } from 'pino';
 import type { AuthService } from './auth/service.js';
 import type { CallService } from './call/service.js';
+import type { Registry } from './plugins/loader.js';
 import type { Command } from './commands.js';
 import { NoriError, failure, type Failure } from './errors.js';
 import { failed, type Outcome } from './outcome.js';
@@ -22,6 +23,7 @@ export interface BatchDeps {
   readonly logger: Logger;
   readonly auth: AuthService;
   readonly calls: CallService;
+  readonly plugins: Registry;
 }
 
 /** A validated command, or why it is invalid. */
@@ -44,7 +46,7 @@ function incident(deps: BatchDeps, e: unknown): Outcome {
 }
 
 async function runOne(deps: BatchDeps, trx: Knex.Transaction, command: Command, principal: Principal): Promise<Outcome> {
-  return handlerFor(command)(command, { trx, principal, keyring: deps.keyring, auth: deps.auth });
+  return handlerFor(command)(command, { trx, principal, keyring: deps.keyring, auth: deps.auth, plugins: deps.plugins });
 }
 
 export async function runBatch(deps: BatchDeps, items: readonly Item[], principal: Principal, atomic: boolean): Promise<Outcome[]> {

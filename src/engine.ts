@@ -148,7 +148,7 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
   const auth = createAuthService({ knex, keyring, logger, config: authConfig, loadApi, checkKey, revokeWithPlugin, resumeConsent });
   const calls = createCallService({ knex, keyring, logger, auth, authConfig, loadApi, http, config: callConfig });
   if (options.migrate ?? true) await syncWebapis(knex, keyring, plugins, options.webapis ?? {}, logger);
-  const deps = { knex, keyring, logger, auth, calls };
+  const deps = { knex, keyring, logger, auth, calls, plugins };
 
   async function run(body: string | Uint8Array, principal: Principal): Promise<Execution> {
     let root: XmlNode;

@@ -92,6 +92,8 @@ export const MESSAGES = {
   // CALL.
   CALL_NOT_ATOMIC: { msgType: 1, status: 400, message: 'CALL cannot run in an atomic batch: what a service did cannot be rolled back.' },
   PLUGIN_MISSING: { msgType: 1, status: 501, message: 'The WEBAPI "{api}" has no plugin{named}, so nothing can be CALLed on it.' },
+  PLUGIN_UNKNOWN: { msgType: 1, status: 400, message: 'PLUGIN "{plugin}" is not a loaded plugin; loaded: {plugins}.' },
+  SETTING_UNKNOWN: { msgType: 1, status: 400, message: 'SETTINGS has {setting}, which the plugin "{plugin}" does not declare; it declares {settings}.' },
   METHOD_UNKNOWN: { msgType: 1, status: 400, message: '"{api}" has no method <{method}>; its methods are {methods}.' },
   PARAM_UNKNOWN: { msgType: 1, status: 400, message: '<{method}> has no parameter <{param}>; it takes {params}.' },
   PARAM_MISSING: { msgType: 1, status: 400, message: '<{method}> needs <{param}>.' },

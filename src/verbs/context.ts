@@ -12,12 +12,15 @@ import type { Outcome } from '../outcome.js';
 import { canRead, canWrite, type Principal } from '../principal.js';
 import { selectByIds, type Row } from '../store/elements.js';
 import type { Keyring } from '../store/secrets.js';
+import type { Registry } from '../plugins/loader.js';
 
 export interface HandlerContext {
   readonly trx: Knex.Transaction;
   readonly principal: Principal;
   readonly keyring: Keyring;
   readonly auth: AuthService;
+  /** The loaded plugins (a WEBAPI's PLUGIN and SETTINGS are checked against them). */
+  readonly plugins: Registry;
 }
 
 export type Handler<C extends Command = Command> = (command: C, ctx: HandlerContext) => Promise<Outcome>;

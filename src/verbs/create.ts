@@ -9,12 +9,13 @@ import { failed } from '../outcome.js';
 import { insertElement } from '../store/elements.js';
 import type { Handler } from './context.js';
 import { checkValues, isUniqueViolation } from './references.js';
+import { checkPluginFields } from './webapi-plugin.js';
 
 export const create: Handler<CreateCommand> = async (cmd, ctx) => {
   const { element } = cmd;
   const me = ctx.principal.contactId;
   if (element.adminWrite && !ctx.principal.admin) return failed(failure('ADMIN_ONLY', { action: 'create', element: element.name }));
-  const problem = await checkValues(ctx, element, cmd.values);
+  const problem = (element.name === 'WEBAPI' ? checkPluginFields(ctx, cmd.values) : undefined) ?? (await checkValues(ctx, element, cmd.values));
   if (problem) return failed(problem);
 
   const now = new Date();

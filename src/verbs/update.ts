@@ -12,6 +12,7 @@ import type { AuthEvent } from '../auth/state-machine.js';
 import type { Outcome } from '../outcome.js';
 import { isRows, loadWritable, type Handler, type HandlerContext } from './context.js';
 import { checkValues, findReferences, isUniqueViolation } from './references.js';
+import { checkPluginFields } from './webapi-plugin.js';
 
 export const update: Handler<UpdateCommand> = async (cmd, ctx) => {
   const { element, ids } = cmd;
@@ -31,7 +32,7 @@ export const update: Handler<UpdateCommand> = async (cmd, ctx) => {
       }
     }
   }
-  const problem = await checkValues(ctx, element, cmd.values, ids);
+  const problem = (element.name === 'WEBAPI' ? checkPluginFields(ctx, cmd.values, rows) : undefined) ?? (await checkValues(ctx, element, cmd.values, ids));
   if (problem) return failed(problem, elementID);
   for (const [field, value] of cmd.values) {
     // Renaming a unique field that other elements reference would orphan them.

@@ -54,6 +54,15 @@ describe('CALL', function () {
     assert.match(xml, /<SETTINGS><GREETING>bonjour<\/GREETING><\/SETTINGS>/);
   });
 
+  it('refuses a PLUGIN that is not loaded and SETTINGS its plugin does not declare', async () => {
+    const admin = { contactId: 1, groups: [], admin: true };
+    const update = (info: string) => t.engine.execute(q(`<UPDATE><WEBAPI ID="1"><INFO>${info}</INFO></WEBAPI></UPDATE>`), admin);
+    assert.match(expectError(only(await update('<SETTINGS><GREETNG>hi</GREETNG></SETTINGS>')), 'SETTING_UNKNOWN').text, /GREETNG, which the plugin "echo" does not declare; it declares GREETING/);
+    assert.match(expectError(only(await update('<PLUGIN>nope</PLUGIN>')), 'PLUGIN_UNKNOWN').text, /PLUGIN "nope" is not a loaded plugin; loaded: echo, keyed/);
+    expectOk(only(await update('<SETTINGS><GREETING>hi</GREETING></SETTINGS>')));
+    expectError(only(await t.engine.execute(q('<CREATE><WEBAPI><INFO><DENOMINATION>plain</DENOMINATION><AUTH_TYPE>oauth2</AUTH_TYPE><SETTINGS><X>1</X></SETTINGS></INFO></WEBAPI></CREATE>'), admin)), 'SETTING_UNKNOWN');
+  });
+
   it('checks parameters against the definition before anything leaves nori', async () => {
     const id = await authorizedAccount(t.engine, ALICE);
     const sent = echo.peer.count();
