@@ -18,7 +18,7 @@ import { failure, NoriError, type Failure } from '../errors.js';
 import { failed, type CallAnswer, type Outcome } from '../outcome.js';
 import type { ApiLoader, ApiSettings } from '../plugins/apis.js';
 import { canRead, type Principal } from '../principal.js';
-import { isConsentRequired, isParamError, isServiceError, type ConsentRequired } from '../sdk/define.js';
+import { isBadResponse, isConsentRequired, isParamError, isServiceError, type ConsentRequired } from '../sdk/define.js';
 import type { ResultValue } from '../sdk/types.js';
 import { readSecrets, selectByIds, type Row } from '../store/elements.js';
 import type { Keyring } from '../store/secrets.js';
@@ -87,6 +87,7 @@ export function createCallService(deps: CallDeps): CallService {
   function failureOf(e: unknown, api: ApiSettings, method: string, gathered: Gathered): { failure: Failure; attributes: Record<string, string> } {
     if (e instanceof CallFailure) return { failure: e.failure, attributes: { ...e.attributes } };
     if (e instanceof NoriError) return { failure: e.failure, attributes: gathered.notes };
+    if (isBadResponse(e)) return { failure: failure('SERVICE_BAD_RESPONSE', { api: api.name, method, reason: e.reason.slice(0, 200) }), attributes: gathered.notes };
     if (isParamError(e)) return { failure: failure('PARAM_INVALID', { method, param: e.param, expected: e.expected, got: '' }), attributes: gathered.notes };
     if (isServiceError(e)) {
       const { error, message, data } = e.failure;
@@ -217,7 +218,9 @@ export function createCallService(deps: CallDeps): CallService {
     await Promise.all(Array.from({ length: Math.min(PARALLEL, ordered.length) }, worker));
     // One account: its failure is the command's MESSAGE, as for every other command.
     const only = answers.length === 1 ? answers[0]! : undefined;
-    if (only && 'failure' in only.result) return failed(only.result.failure, elementID, only.attributes);
+    // Its warnings cannot be elements of a MESSAGE: their codes go in an attribute (the messages are in the log).
+    const warned = only?.warnings.length ? { warnings: [...new Set(only.warnings.map((w) => w.code))].join(' ') } : {};
+    if (only && 'failure' in only.result) return failed(only.result.failure, elementID, { ...only.attributes, ...warned });
     return { kind: 'called', answers };
   }
 

@@ -92,3 +92,23 @@ export class ConsentRequired extends Error {
 export function isConsentRequired(e: unknown): e is ConsentRequired {
   return typeof e === 'object' && e !== null && (e as Record<symbol, unknown>)[CONSENT_BRAND] === true;
 }
+
+const BAD_RESPONSE_BRAND: unique symbol = Symbol.for('nori.bad-response');
+
+/**
+ * Thrown by an implementation when a successful answer is not what the service documents (a list that is not
+ * a list, a header that does not parse): the CALL answers SERVICE_BAD_RESPONSE with the reason.
+ * @example
+ * if (!Array.isArray(body)) throw new BadResponse('the mappings are not a list');
+ */
+export class BadResponse extends Error {
+  override name = 'BadResponse';
+  readonly [BAD_RESPONSE_BRAND] = true;
+  constructor(readonly reason: string) {
+    super(reason);
+  }
+}
+
+export function isBadResponse(e: unknown): e is BadResponse {
+  return typeof e === 'object' && e !== null && (e as Record<symbol, unknown>)[BAD_RESPONSE_BRAND] === true;
+}

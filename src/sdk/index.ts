@@ -3,6 +3,6 @@
  * The plugin SDK: everything a plugin author imports. Exported from the package as well
  * (`import { definePlugin } from 'nori'`).
  */
-export { ConsentRequired, definePlugin, isConsentRequired, isParamError, isPlugin, isServiceError, ParamError, ServiceError } from './define.js';
+export { BadResponse, ConsentRequired, definePlugin, isBadResponse, isConsentRequired, isParamError, isPlugin, isServiceError, ParamError, ServiceError } from './define.js';
 export { checkPlugin, PluginLoadError } from '../plugins/check.js';
 export type * from './types.js';

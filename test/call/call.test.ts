@@ -79,7 +79,7 @@ describe('CALL', function () {
       ['READ', '<ID>1</ID><FIELDS><A><B/></A></FIELDS>', 'PARAM_INVALID', /one element per entry/],
       ['WRITE', '<TEXT>more than ten characters</TEXT>', 'PARAM_INVALID', /at most 10 characters/],
       ['WRITE', '<TEXT>ok</TEXT><PASSWORD>hunter2hunter2</PASSWORD>', 'PARAM_INVALID', /<PASSWORD> must be at most 8 characters \(line/],
-      ['DANCE', '', 'METHOD_UNKNOWN', /"echo" has no method <DANCE>; its methods are READ, WRITE, HELLO, REFUSE/],
+      ['DANCE', '', 'METHOD_UNKNOWN', /"echo" has no method <DANCE>; its methods are READ, WRITE, HELLO, REFUSE, ODD/],
     ];
     for (const [method, params, code, text] of cases) {
       const r = expectError(only(await t.engine.execute(call(id, method, params), ALICE)), code);
@@ -117,6 +117,7 @@ describe('CALL', function () {
     const r = expectError(only(await t.engine.execute(call(id, 'REFUSE'), ALICE)), 'SERVICE_ERROR');
     assert.match(r.text, /refused REFUSE .*E42 \(refused by design\)/);
     assert.deepEqual([r.attrs.serviceError, r.attrs.serviceMessage, r.attrs.serviceData, r.attrs.supportId], ['E42', 'refused by design', 'more', 'S-1']);
+    assert.match(expectError(only(await t.engine.execute(call(id, 'ODD'), ALICE)), 'SERVICE_BAD_RESPONSE').text, /cannot read \(the echo has no shape\)/);
   });
 
   it('refuses CALL in an atomic batch, and a WEBAPI without a plugin', async () => {

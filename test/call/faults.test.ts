@@ -82,6 +82,8 @@ describe('CALL when the service misbehaves', function () {
     const r = expectError(only(await read(id)), 'SERVICE_ERROR');
     assert.deepEqual([r.attrs.serviceStatus, r.attrs.serviceError, r.attrs.serviceMessage], ['404', 'not_found', 'no item 1']);
     assert.equal(echo.peer.count('/echo'), 1, 'a 4xx is not retried');
+    echo.peer.inject({ status: 404, path: '/echo', headers: { 'x-api-maturity': 'deprecated' } });
+    assert.equal(expectError(only(await read(id)), 'SERVICE_ERROR').attrs.warnings, 'API_MATURITY', 'a failed CALL still carries its warnings');
   });
 
   it('never writes a token or a client secret into a response or a log line', async () => {
