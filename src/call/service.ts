@@ -219,7 +219,7 @@ export function createCallService(deps: CallDeps): CallService {
     // One account: its failure is the command's MESSAGE, as for every other command.
     const only = answers.length === 1 ? answers[0]! : undefined;
     // Its warnings cannot be elements of a MESSAGE: their codes go in an attribute (the messages are in the log).
-    const warned = only?.warnings.length ? { warnings: [...new Set(only.warnings.map((w) => w.code))].join(' ') } : {};
+    const warned: Record<string, string> = only?.warnings.length ? { warnings: [...new Set(only.warnings.map((w) => w.code))].join(' ') } : {};
     if (only && 'failure' in only.result) return failed(only.result.failure, elementID, { ...only.attributes, ...warned });
     return { kind: 'called', answers };
   }
