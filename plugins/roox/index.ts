@@ -6,7 +6,7 @@
  * `{"error": {code, message, data}}` so the caller gets it intact (the document asks for it to be handed to
  * support as it is).
  */
-import { definePlugin, ParamError, ServiceError, type PluginHooks, type ResultValue, type ServiceContext, type ServiceFailure, type ServiceResponse } from '../../src/sdk/index.js';
+import { BadResponse, definePlugin, ParamError, type PluginHooks, type ResultValue, type ServiceContext, type ServiceFailure, type ServiceResponse } from '../../src/sdk/index.js';
 import { definition, MAPPING_ID } from './definition.js';
 
 /** The documented fields, in the document's order; a field RooX leaves out stays out (callout 7). */
@@ -32,7 +32,7 @@ function pick(source: Record<string, unknown>, fields: readonly string[]): Recor
 }
 
 function mapping(m: unknown): Record<string, ResultValue> {
-  if (!isObject(m)) throw new ServiceError({ error: 'bad_response', message: 'a partner mapping that is not a JSON object' });
+  if (!isObject(m)) throw new BadResponse('a partner mapping that is not a JSON object');
   return {
     ...pick(m, MAPPING_FIELDS),
     ...(isObject(m.externalUser) ? { externalUser: pick(m.externalUser, EXTERNAL_USER_FIELDS) } : {}),
@@ -86,14 +86,14 @@ export default definePlugin(
   {
     GETCUSTOMER: async ({ request, api }) => {
       const customer = (await request({ url: path(api, 'customers/@me') })).json<unknown>();
-      if (!isObject(customer)) throw new ServiceError({ error: 'bad_response', message: 'the customer is not a JSON object' });
+      if (!isObject(customer)) throw new BadResponse('the customer is not a JSON object');
       return customer as ResultValue;
     },
 
     LISTMAPPINGS: async ({ request, api }) => {
       // The table's path; the example's api/customer/@me/partnerMappings is another spelling the document shows once.
       const list = (await request({ url: path(api, 'customers/@me/partnerMappings') })).json<unknown>();
-      if (!Array.isArray(list)) throw new ServiceError({ error: 'bad_response', message: 'the partner mappings are not a JSON array' });
+      if (!Array.isArray(list)) throw new BadResponse('the partner mappings are not a JSON array');
       return list.map(mapping);
     },
 
