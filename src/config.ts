@@ -65,6 +65,7 @@ export const ENV_VARS = {
   NORI_CALL_MAX_ATTEMPTS: 'Most attempts of one service request (429 always, timeouts and 5xx only for idempotent methods). Default: 4.',
   NORI_CALL_BUDGET_MS: 'Most time one service request may take, retries and waits included. Default: 30000.',
   NORI_CALL_MAX_RESPONSE_BYTES: 'Largest answer read from a service. Default: 33554432.',
+  NORI_BLOCK_PRIVATE_TARGETS: 'true refuses services (CALL, OAuth endpoints) at private, local or link-local addresses, against server-side request forgery. Default: false.',
 } as const;
 
 /** WEBAPI fields a deployment may set per plugin from the environment: NORI_WEBAPI_<PLUGIN>_<FIELD>. */
@@ -90,6 +91,13 @@ function webapiOverrides(env: NodeJS.ProcessEnv): WebapiOverrides {
     entry.fields[field!] = String(v);
   }
   return out;
+}
+
+function flag(env: NodeJS.ProcessEnv, name: keyof typeof ENV_VARS): boolean {
+  const raw = (env[name] ?? '').trim().toLowerCase();
+  if (raw === '' || raw === 'false' || raw === '0') return false;
+  if (raw === 'true' || raw === '1') return true;
+  throw new ConfigError(`${name} must be true or false, not "${env[name]}"`);
 }
 
 const list = (raw: string | undefined) => (raw ?? '').split(',').map((s) => s.trim()).filter(Boolean);
@@ -167,6 +175,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxAttempts: positiveInt(env, 'NORI_CALL_MAX_ATTEMPTS', 4),
       budgetMs: positiveInt(env, 'NORI_CALL_BUDGET_MS', 30_000),
       maxResponseBytes: positiveInt(env, 'NORI_CALL_MAX_RESPONSE_BYTES', 32 * 1024 * 1024),
+      blockPrivateTargets: flag(env, 'NORI_BLOCK_PRIVATE_TARGETS'),
     }),
     webapis: Object.freeze(webapiOverrides(env)),
   });

@@ -137,10 +137,10 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
   const database = await openDatabase({ ...dbOptions, onLockLost: (err) => logger.error({ err: err.message }, 'lost the lock on the embedded database folder') });
   const knex: Knex = database.knex;
   if (options.migrate ?? true) await migrateLatest(knex);
-  const authConfig = { ...DEFAULT_AUTH, ...options.authorization };
   const callConfig = { ...DEFAULT_CALLS, ...options.calls };
+  const authConfig = { ...DEFAULT_AUTH, blockPrivateTargets: callConfig.blockPrivateTargets, ...options.authorization };
   const loadApi = createApiLoader({ keyring, registry: plugins, timeoutMs: authConfig.providerTimeoutMs });
-  const http = createHttpClient({ maxResponseBytes: callConfig.maxResponseBytes });
+  const http = createHttpClient({ maxResponseBytes: callConfig.maxResponseBytes, blockPrivateTargets: callConfig.blockPrivateTargets ?? false });
   // AUTHORIZE of an API key asks the plugin through CALL's machinery; the two services need each other.
   const checkKey: KeyChecker = (...args) => calls.checkKey(...args);
   const revokeWithPlugin: PluginRevoker = (...args) => calls.revokeWithPlugin(...args);

@@ -106,6 +106,7 @@ export const MESSAGES = {
   SERVICE_FAILED: { msgType: 1, status: 503, message: 'The service "{api}" failed {method} with HTTP {status} after {attempts} attempt(s).' },
   SERVICE_TIMEOUT: { msgType: 1, status: 504, message: 'The service "{api}" did not answer {method} in time ({ms} ms per attempt, {attempts} attempt(s)).' },
   SERVICE_UNREACHABLE: { msgType: 1, status: 502, message: 'The service "{api}" could not be reached for {method} ({reason}) after {attempts} attempt(s).' },
+  TARGET_BLOCKED: { msgType: 3, status: 403, message: 'The service "{api}" is at {reason}, which this nori refuses to reach (NORI_BLOCK_PRIVATE_TARGETS).' },
   SERVICE_BAD_RESPONSE: { msgType: 1, status: 502, message: 'The service "{api}" answered {method} with something nori cannot read ({reason}).' },
   CONSENT_REQUIRED: { msgType: 2, status: 403, message: 'The service "{api}" needs the user\'s consent before {method} on WEBACCOUNT {id}: send the browser to the url attribute; once it is back, collect the result with replay="{call}" (within {minutes} minutes).' },
   CONSENT_REFUSED: { msgType: 1, status: 403, message: 'The user did not let "{api}" answer {method}; WEBACCOUNT {id} is waiting: AUTHORIZE it again to ask anew.' },

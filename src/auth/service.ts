@@ -11,6 +11,7 @@ import { failed, type Outcome } from '../outcome.js';
 import type { Principal } from '../principal.js';
 import { readSecrets, type Row } from '../store/elements.js';
 import type { Keyring } from '../store/secrets.js';
+import { BlockedTarget, checkTarget } from '../call/targets.js';
 import { claimPendingFlow, newState, savePendingFlow } from './pending-flows.js';
 import { ProviderError, type TokenSet } from './provider-error.js';
 import { isAllowedReturnUrl } from './return-urls.js';
@@ -28,6 +29,8 @@ export interface AuthConfig {
   readonly providerTimeoutMs: number;
   /** A token this close to expiry is refreshed before use. */
   readonly refreshSkewSeconds: number;
+  /** Refuse provider endpoints at private or local addresses (NORI_BLOCK_PRIVATE_TARGETS). */
+  readonly blockPrivateTargets?: boolean;
 }
 
 /** How a callback ends: a redirect to the caller's return URL, or a page when there is none. */
@@ -77,6 +80,19 @@ export function createAuthService(deps: { knex: Knex; keyring: Keyring; logger: 
     ...(t.scope !== undefined ? { granted_scopes: t.scope.slice(0, 1024) } : {}),
   });
 
+  /** The endpoints a step will reach, checked first when private targets are refused. */
+  async function reach(step: string, ...urls: (string | null)[]): Promise<void> {
+    if (!config.blockPrivateTargets) return;
+    for (const url of urls) {
+      if (!url) continue;
+      try {
+        await checkTarget(url);
+      } catch (e) {
+        throw new ProviderError(step, { error: e instanceof BlockedTarget ? 'blocked_target' : 'unreachable', description: e instanceof BlockedTarget ? e.message : undefined, cause: e });
+      }
+    }
+  }
+
   const providerFailure = (e: ProviderError, api: string): Failure =>
     failure('PROVIDER_ERROR', { api, step: e.step, status: e.status ?? 'none', error: e.error });
 
@@ -99,6 +115,7 @@ export function createAuthService(deps: { knex: Knex; keyring: Keyring; logger: 
     const callbackUrl = api.authType === 'oauth1' ? `${callbackBase}?state=${flowState}` : callbackBase;
     let started;
     try {
+      await reach('request token', api.authType === 'oauth1' ? api.requestTokenUrl : null);
       started = await strategy.start(api, { state: flowState, callbackUrl });
     } catch (e) {
       if (e instanceof ProviderError) return failed(providerFailure(e, api.name), String(id));
@@ -195,6 +212,7 @@ export function createAuthService(deps: { knex: Knex; keyring: Keyring; logger: 
     let tokens: TokenSet;
     try {
       const callbackUrl = api.authType === 'oauth1' ? `${callbackBase}?state=${state}` : callbackBase;
+      await reach('token exchange', api.tokenUrl);
       tokens = await strategy.finish(api, { query, callbackUrl, secret: flow.secret });
     } catch (e) {
       if (!(e instanceof ProviderError)) throw e;
@@ -220,6 +238,7 @@ export function createAuthService(deps: { knex: Knex; keyring: Keyring; logger: 
     const strategy = redirectStrategy(STRATEGIES.get(api.authType));
     if (!strategy?.revoke || !api.revokeUrl) return undefined;
     try {
+      await reach('revocation', api.revokeUrl);
       await strategy.revoke(api, { accessToken: TOKEN ?? null, refreshToken: REFRESH_TOKEN ?? null });
       return 'tokens revoked at the service';
     } catch (e) {
@@ -249,6 +268,7 @@ export function createAuthService(deps: { knex: Knex; keyring: Keyring; logger: 
         return failure('REFRESH_REJECTED', { id: accountId, reason: 'no refresh token' });
       }
       try {
+        await reach('refresh', api.tokenUrl);
         const fresh = await strategy.refresh(api, secrets.REFRESH_TOKEN);
         // Access and (rotated) refresh token are written in one UPDATE, under the lock.
         await trx('webaccount').update(tokenColumns(fresh)).where('id', accountId);

@@ -3,7 +3,9 @@
  * The one HTTP client CALL uses: undici with keep-alive connections reused across calls, a deadline per
  * request, and a cap on the response size. The only module that imports undici.
  */
+import { isIP } from 'node:net';
 import { Agent, request } from 'undici';
+import { guardedLookup, isPrivateAddress } from './targets.js';
 
 export interface OutgoingHttp {
   readonly method: string;
@@ -22,7 +24,7 @@ export interface IncomingHttp {
 /** Why no answer came: the CALL's error code is chosen from this. */
 export class HttpFailure extends Error {
   override name = 'HttpFailure';
-  constructor(readonly kind: 'timeout' | 'unreachable' | 'too_large', readonly reason: string, options?: { cause?: unknown }) {
+  constructor(readonly kind: 'timeout' | 'unreachable' | 'too_large' | 'blocked', readonly reason: string, options?: { cause?: unknown }) {
     super(reason, options);
   }
 }
@@ -38,15 +40,23 @@ function classify(e: unknown): HttpFailure {
   if (e instanceof HttpFailure) return e;
   const err = e as { name?: string; code?: string; cause?: { code?: string }; message?: string };
   const code = err.code ?? err.cause?.code ?? '';
+  if (code === 'ERR_NORI_BLOCKED_TARGET') return new HttpFailure('blocked', (err.cause as { message?: string } | undefined)?.message ?? err.message ?? 'a private address', { cause: e });
   if (err.name === 'TimeoutError' || err.name === 'AbortError' || TIMEOUT_CODES.has(code)) return new HttpFailure('timeout', 'timeout', { cause: e });
   // Only the code: a message could quote the URL, and URLs may carry keys (Bayard's url_key).
   return new HttpFailure('unreachable', code ? code.toLowerCase() : 'connection failed', { cause: e });
 }
 
-export function createHttpClient(options: { maxResponseBytes: number; connections?: number }): HttpClient {
-  const agent = new Agent({ keepAliveTimeout: 30_000, keepAliveMaxTimeout: 600_000, connections: options.connections ?? 128 });
+export function createHttpClient(options: { maxResponseBytes: number; connections?: number; blockPrivateTargets?: boolean }): HttpClient {
+  const block = options.blockPrivateTargets ?? false;
+  // The lookup runs for every new connection, so a name that resolves to a private address later is caught too.
+  const agent = new Agent({ keepAliveTimeout: 30_000, keepAliveMaxTimeout: 600_000, connections: options.connections ?? 128, ...(block ? { connect: { lookup: guardedLookup } } : {}) });
   return {
     async send(req, timeoutMs) {
+      if (block) {
+        // An address written in the URL is connected to without any lookup.
+        const host = new URL(req.url).hostname.replace(/^\[|\]$/g, '');
+        if (isIP(host) && isPrivateAddress(host)) throw new HttpFailure('blocked', `${host} is a private or local address`);
+      }
       const signal = AbortSignal.timeout(Math.max(1, timeoutMs));
       try {
         const res = await request(req.url, {

@@ -23,6 +23,8 @@ export interface CallConfig {
   readonly budgetMs: number;
   /** Largest answer read from a service, in bytes. */
   readonly maxResponseBytes: number;
+  /** Refuse services at private or local addresses (NORI_BLOCK_PRIVATE_TARGETS). */
+  readonly blockPrivateTargets?: boolean;
 }
 
 /** A CALL that cannot go on: its failure, and attributes for the MESSAGE. */
@@ -188,6 +190,7 @@ export function createServiceContext(deps: RequestDeps, input: ContextInput, hoo
         if (!(e instanceof HttpFailure)) throw e;
         log.info({ attempt, ms: Date.now() - started, failure: e.kind }, 'service request failed');
         const wait = backoffMs(attempt);
+        if (e.kind === 'blocked') return fail('TARGET_BLOCKED', { reason: e.reason });
         if (e.kind !== 'too_large' && idempotent && attempt < maxAttempts && Date.now() + wait < deadline) {
           await sleep(wait);
           continue;
