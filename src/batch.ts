@@ -10,12 +10,13 @@ import type { Logger } from 'pino';
 import type { AuthService } from './auth/service.js';
 import type { CallService } from './call/service.js';
 import type { Registry } from './plugins/loader.js';
-import type { Command } from './commands.js';
+import type { Command, CreateCommand } from './commands.js';
 import { NoriError, failure, type Failure } from './errors.js';
 import { failed, type Outcome } from './outcome.js';
 import type { Principal } from './principal.js';
 import type { Keyring } from './store/secrets.js';
-import { handlerFor } from './verbs/index.js';
+import { createMany } from './verbs/create.js';
+import { handlerFor, type HandlerContext } from './verbs/index.js';
 
 export interface BatchDeps {
   readonly knex: Knex;
@@ -45,17 +46,32 @@ function incident(deps: BatchDeps, e: unknown): Outcome {
   return failed(failure('INTERNAL_ERROR', { incident: id }));
 }
 
+const context = (deps: BatchDeps, trx: Knex.Transaction, principal: Principal): HandlerContext => ({ trx, principal, keyring: deps.keyring, auth: deps.auth, plugins: deps.plugins });
+
 async function runOne(deps: BatchDeps, trx: Knex.Transaction, command: Command, principal: Principal): Promise<Outcome> {
-  return handlerFor(command)(command, { trx, principal, keyring: deps.keyring, auth: deps.auth, plugins: deps.plugins });
+  return handlerFor(command)(command, context(deps, trx, principal));
 }
 
 export async function runBatch(deps: BatchDeps, items: readonly Item[], principal: Principal, atomic: boolean): Promise<Outcome[]> {
   return atomic ? runAtomic(deps, items, principal) : runEach(deps, items, principal);
 }
 
+/** The CREATEs of one element type that follow `items[start]`, which is one. */
+function createRun(items: readonly Item[], start: number): CreateCommand[] {
+  const first = items[start] as CreateCommand;
+  const run: CreateCommand[] = [first];
+  for (let i = start + 1; i < items.length; i++) {
+    const next = items[i]!;
+    if (!isCommand(next) || next.verb !== 'CREATE' || next.element !== first.element) break;
+    run.push(next);
+  }
+  return run;
+}
+
 async function runEach(deps: BatchDeps, items: readonly Item[], principal: Principal): Promise<Outcome[]> {
   const outcomes: Outcome[] = [];
-  for (const item of items) {
+  for (let i = 0; i < items.length; i++) {
+    const item = items[i]!;
     if (!isCommand(item)) {
       outcomes.push(failed(item));
       continue;
@@ -63,6 +79,13 @@ async function runEach(deps: BatchDeps, items: readonly Item[], principal: Princ
     try {
       if (item.verb === 'CALL') {
         outcomes.push(await deps.calls.call(principal, item));
+        continue;
+      }
+      const run = item.verb === 'CREATE' ? createRun(items, i) : [];
+      if (run.length > 1) {
+        // Grouped: one transaction and one INSERT for the run, each command still answered on its own.
+        outcomes.push(...(await deps.knex.transaction((trx) => createMany(run, context(deps, trx, principal)))));
+        i += run.length - 1;
         continue;
       }
       outcomes.push(
@@ -73,7 +96,11 @@ async function runEach(deps: BatchDeps, items: readonly Item[], principal: Princ
         }),
       );
     } catch (e) {
-      outcomes.push(e instanceof Rollback ? e.outcome : incident(deps, e));
+      // A grouped run that failed unexpectedly answers the same incident for each of its commands.
+      const o = e instanceof Rollback ? e.outcome : incident(deps, e);
+      const run = item.verb === 'CREATE' ? createRun(items, i) : [item];
+      for (let k = 0; k < run.length; k++) outcomes.push(o);
+      i += run.length - 1;
     }
   }
   return outcomes;

@@ -70,6 +70,17 @@ export async function insertElement(trx: Knex.Transaction, element: ElementDef, 
   return Number((inserted as { id: number }).id);
 }
 
+/** Many elements of one type in one INSERT; their ids in the order given (PostgreSQL numbers VALUES rows in order). */
+export async function insertElements(trx: Knex, element: ElementDef, rows: readonly ReadonlyMap<string, FieldValue>[], keyring: Keyring): Promise<number[]> {
+  // knex writes DEFAULT for a column a row leaves out; batches of 1000 rows keep the bindings under PostgreSQL's 65535.
+  const ids: number[] = [];
+  for (let i = 0; i < rows.length; i += 1000) {
+    const inserted = (await trx(element.table).insert(rows.slice(i, i + 1000).map((v) => toRecord(element, v, keyring))).returning('id')) as { id: number }[];
+    ids.push(...inserted.map((r) => Number(r.id)));
+  }
+  return ids;
+}
+
 export async function selectByIds(trx: Knex, element: ElementDef, ids: readonly number[], forUpdate = false): Promise<Row[]> {
   const q = trx(element.table).select(readable(element).map(([, c]) => c)).whereIn('id', ids).orderBy('id');
   if (forUpdate) q.forUpdate();

@@ -10,17 +10,26 @@ import type { FieldValue } from '../field-types.js';
 import { activeValueExists, countWhere } from '../store/elements.js';
 import type { HandlerContext } from './context.js';
 
-export async function checkValues(ctx: HandlerContext, element: ElementDef, values: ReadonlyMap<string, FieldValue>, ids: readonly number[] = []): Promise<Failure | undefined> {
+export async function checkValues(ctx: HandlerContext, element: ElementDef, values: ReadonlyMap<string, FieldValue>, ids: readonly number[] = [], memo?: Map<string, boolean>): Promise<Failure | undefined> {
+  // A group of CREATEs names the same few WEBAPIs again and again: one lookup each (the database still
+  // enforces uniqueness within the group).
+  const exists = async (el: ElementDef, field: string, value: FieldValue, except: readonly number[]) => {
+    const key = `${el.name}.${field}=${String(value)}`;
+    if (memo?.has(key)) return memo.get(key)!;
+    const found = await activeValueExists(ctx.trx, el, field, value, except);
+    memo?.set(key, found);
+    return found;
+  };
   for (const [field, value] of values) {
     const def = element.fields[field];
     if (!def || value === null) continue;
     if (def.type === 'reference' && def.target) {
       const target = ELEMENTS.get(def.target.element)!;
-      if (!(await activeValueExists(ctx.trx, target, def.target.field, value))) {
+      if (!(await exists(target, def.target.field, value, []))) {
         return failure('REFERENCE_NOT_FOUND', { field, target: target.name, value: String(value) });
       }
     }
-    if (def.unique && (await activeValueExists(ctx.trx, element, field, value, ids))) {
+    if (def.unique && (await exists(element, field, value, ids))) {
       return failure('DUPLICATE_VALUE', { element: element.name, field, value: String(value) });
     }
   }
