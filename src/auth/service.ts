@@ -107,7 +107,8 @@ export function createAuthService(deps: { knex: Knex; keyring: Keyring; logger: 
     // Every AUTH_TYPE the schema allows has a strategy; a new one without is a programmer's error.
     if (!strategy) throw new Error(`no authorization strategy for AUTH_TYPE ${api.authType}`);
     const missing = strategy.needs.filter((k) => !api[k]);
-    if (missing.length) return failed(failure('WEBAPI_INCOMPLETE', { api: api.name, fields: missing.join(', ') }), String(id));
+    // Named as the admin knows them: clientId is CLIENT_ID.
+    if (missing.length) return failed(failure('WEBAPI_INCOMPLETE', { api: api.name, fields: missing.map((k) => k.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()).join(', ') }), String(id));
     if (!strategy.redirect) return authorizeKey(trx, principal, account, api);
 
     const flowState = newState();
