@@ -249,7 +249,25 @@ export function createAuthService(deps: { knex: Knex; keyring: Keyring; logger: 
     }
   }
 
+  /** The stored token if it is fresh, read without a lock or a transaction: the common case, one query. */
+  async function freshToken(accountId: number): Promise<Credentials | undefined> {
+    const row = (await knex('webaccount').first('authorization_state', 'token_expires', 'token', 'token_secret').where('id', accountId)) as
+      | { authorization_state: AuthState; token_expires: Date | null; token: string | null; token_secret: string | null }
+      | undefined;
+    if (row?.authorization_state !== 'authorized' || !row.token) return undefined;
+    if (row.token_expires !== null && row.token_expires.getTime() - config.refreshSkewSeconds * 1000 <= Date.now()) return undefined;
+    const owner = { element: 'WEBACCOUNT', id: accountId };
+    return {
+      accessToken: keyring.decrypt(row.token, CONTEXT_TOKEN('token'), owner),
+      tokenSecret: row.token_secret ? keyring.decrypt(row.token_secret, CONTEXT_TOKEN('token_secret'), owner) : null,
+    };
+  }
+
   async function credentials(accountId: number, options: { rejected?: string } = {}): Promise<Credentials | Failure> {
+    if (options.rejected === undefined) {
+      const fresh = await freshToken(accountId);
+      if (fresh) return fresh;
+    }
     return knex.transaction(async (trx) => {
       // The row lock makes refresh single-flight: concurrent callers, in any process, wait here and then find
       // the token the first one stored.

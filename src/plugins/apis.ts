@@ -8,7 +8,6 @@ import type { Knex } from 'knex';
 import { WEBAPI } from '../../schemas/index.js';
 import { decodeMap } from '../field-types.js';
 import type { AuthType, OAuth1Urls, OAuth2Urls, Plugin } from '../sdk/types.js';
-import { readSecrets } from '../store/elements.js';
 import type { Keyring } from '../store/secrets.js';
 import type { Registry } from './loader.js';
 
@@ -48,13 +47,15 @@ export function createApiLoader(deps: { keyring: Keyring; registry: Registry; ti
     const o1 = (authType === 'oauth1' ? auth?.oauth1 : undefined) ?? ({} as Partial<OAuth1Urls>);
     const o2 = (authType === 'oauth2' ? auth?.oauth2 : undefined) ?? ({} as Partial<OAuth2Urls>);
     const defaults = Object.fromEntries(Object.entries(plugin?.definition.settings ?? {}).flatMap(([k, s]) => (s.default !== undefined ? [[k, s.default]] : [])));
-    const { CLIENT_SECRET } = await readSecrets(db, WEBAPI, row.id as number, keyring);
+    // The row already holds the encrypted secret: decrypted here rather than read again.
+    const stored = row.client_secret as string | null;
+    const clientSecret = stored ? keyring.decrypt(stored, 'webapi.client_secret', { element: WEBAPI.name, id: row.id as number }) : null;
     return {
       id: row.id as number,
       name,
       authType,
       clientId: row.client_id,
-      clientSecret: CLIENT_SECRET ?? null,
+      clientSecret,
       requestTokenUrl: row.request_token_url ?? o1.requestTokenUrl ?? null,
       authorizeUrl: row.authorize_url ?? o1.authorizeUrl ?? o2.authorizeUrl ?? null,
       tokenUrl: row.token_url ?? o1.tokenUrl ?? o2.tokenUrl ?? null,
