@@ -1,0 +1,109 @@
+/**
+ * @module plugins/bayard/xml
+ * Reads the service's answers, Zend_Rest_Server XML: `<ApiUser generator="zend"><method>…<status>success</status>
+ * </method></ApiUser>`, into results. One rule for every method (docs/plugins/bayard.md, "Results"):
+ * - `outcome` is the service's own answer to the question: RESPONSE_SUCCESS → success, RESPONSE_FAILURE →
+ *   failure, RESPONSE_WARNING → warning; an answer without `<response>` (Advantage, access) is a success.
+ * - `<user>` with elements is the `user`; with a code only (ERROR_USER_EXISTS, ERROR_USER_NOT_EXIST) it is `error`.
+ * - `<fields>` become one entry per field: `{ value }`, or `{ error }`, or `{ error: 'validation_error', value, description }`.
+ * - key_0, key_1… (a PHP array as Zend writes it) become an array, named per method (children, parents).
+ * - SoapClient lists (…List holding one item, or one element holding key_N items, or nothing) become arrays.
+ * `<status>failed</status>` is a Zend fault: the method threw, and there is no answer to the question.
+ */
+import { ServiceError, type ResultValue, type ServiceFailure, type XmlElement } from '../../src/sdk/index.js';
+
+export type Outcome = 'success' | 'failure' | 'warning';
+export type Result = { [key: string]: ResultValue };
+
+const OUTCOMES: ReadonlyMap<string, Outcome> = new Map([
+  ['RESPONSE_SUCCESS', 'success'],
+  ['RESPONSE_FAILURE', 'failure'],
+  ['RESPONSE_WARNING', 'warning'],
+]);
+const KEY = /^key_\d+$/;
+// A field's value and its error share one element in get's answer; only the EAV codes the spec lists are errors.
+const FIELD_ERROR = /^ERROR_EAV_[A-Z0-9_]+$/;
+const CODE = /^[A-Z][A-Z0-9_]*$/;
+// The url_key and MD5 hashes are 32 hexadecimal characters: never let one through into a message.
+const HEX32 = /[0-9a-f]{32}/gi;
+
+export const redact = (s: string) => s.replace(HEX32, '[redacted]');
+const child = (el: XmlElement, name: string) => el.children.find((c) => c.name === name);
+const trimmed = (el: XmlElement) => el.text.trim();
+
+/** An element as plain data: its text, or its children by name. */
+const plain = (el: XmlElement): ResultValue => (el.children.length ? Object.fromEntries(el.children.map((c) => [c.name, plain(c)])) : el.text);
+
+/** The method element: the one holding <status> (the spec shows a stray <SCRIPT/> beside it); a fault without class is the root itself. */
+function methodOf(root: XmlElement): XmlElement | undefined {
+  return root.children.find((c) => child(c, 'status')) ?? (child(root, 'status') ? root : undefined);
+}
+
+/** A Zend fault's message (`<response><message>ERROR_URL_KEY</message></response><status>failed</status>`), if it is one. */
+export function faultOf(root: XmlElement): string | undefined {
+  const method = methodOf(root);
+  if (!method || trimmed(child(method, 'status')!) !== 'failed') return undefined;
+  const response = child(method, 'response');
+  const message = response && (child(response, 'message') ?? response);
+  return (message && trimmed(message)) || 'no message';
+}
+
+/** What a fault means, for SERVICE_ERROR's serviceError and serviceMessage, or for AUTHORIZE's reason. */
+export function faultFailure(message: string): ServiceFailure {
+  if (message === 'ERROR_URL_KEY') return { error: message, message: 'the service does not know the WEBACCOUNT\'s TOKEN as a url_key, or not from this IP address' };
+  return CODE.test(message) ? { error: message } : { error: 'ZEND_FAULT', message: redact(message).slice(0, 300) };
+}
+
+function fieldOf(el: XmlElement): ResultValue {
+  const detail = el.children[0];
+  if (detail) return { error: detail.name, ...Object.fromEntries(detail.children.map((c) => [c.name, c.text])) };
+  return FIELD_ERROR.test(trimmed(el)) ? { error: trimmed(el) } : { value: el.text };
+}
+const fieldsOf = (el: XmlElement): Result => Object.fromEntries(el.children.map((c) => [c.name, fieldOf(c)]));
+
+/** One item of a list or of key_N: its children as data, `fields` read as fields. */
+const itemOf = (el: XmlElement): ResultValue => (el.children.length ? Object.fromEntries(el.children.map((c) => [c.name, c.name === 'fields' ? fieldsOf(c) : plain(c)])) : el.text);
+
+/** PHP's SoapClient gives one item as itself and several as an array, which Zend writes as key_N inside one element. */
+const listOf = (el: XmlElement): ResultValue[] =>
+  el.children.flatMap((c) => (c.children.length > 0 && c.children.every((k) => KEY.test(k.name)) ? c.children : [c])).map(itemOf);
+
+/** How each element of a method's answer goes into the result. */
+const READERS: ReadonlyMap<string, (el: XmlElement, out: Result) => void> = new Map([
+  ['status', () => {}],
+  ['response', () => {}],
+  ['user', (el: XmlElement, out: Result) => {
+    if (el.children.length) out.user = plain(el);
+    else out.error = trimmed(el);
+  }],
+  ['fields', (el: XmlElement, out: Result) => { out.fields = fieldsOf(el); }],
+  ['SearchResult', (el: XmlElement, out: Result) => { for (const c of el.children) out[c.name] = plain(c); }],
+  ['CustomerAccess', (el: XmlElement, out: Result) => { for (const c of el.children) out[c.name] = listOf(c); }],
+  ['SubscriptionList', (el: XmlElement, out: Result) => { out.SubscriptionList = listOf(el); }],
+]);
+
+/**
+ * The result of an answer. `items` names the array key_N elements go into (children, parents).
+ * @example
+ * readAnswer(res.xml()) // { outcome: 'success', user: { email: 'cedric@nilly.fr', id: '33', registered: 'FULL' } }
+ */
+export function readAnswer(root: XmlElement, items = 'items'): Result {
+  const method = methodOf(root);
+  if (!method) throw new ServiceError({ error: 'UNEXPECTED_ANSWER', message: `<${root.name}> holds no <status>: not an answer of the Bayard webservices` });
+  const fault = faultOf(root);
+  if (fault !== undefined) throw new ServiceError(faultFailure(fault));
+  const response = child(method, 'response');
+  const outcome = response ? OUTCOMES.get(trimmed(response)) : 'success';
+  if (!outcome) throw new ServiceError({ error: 'UNEXPECTED_ANSWER', message: `unknown response ${redact(trimmed(response!)).slice(0, 60)}` });
+  const out: Result = { outcome };
+  const keyed: ResultValue[] = [];
+  for (const el of method.children) {
+    const read = READERS.get(el.name);
+    if (read) read(el, out);
+    else if (KEY.test(el.name)) keyed.push(itemOf(el));
+    else out[el.name] = plain(el);
+  }
+  // An answer to the question lists its items, none included; a failure lists nothing.
+  if (keyed.length || (items !== 'items' && outcome !== 'failure')) out[items] = keyed;
+  return out;
+}
