@@ -48,8 +48,13 @@ function checkNoText(node: XmlNode): void {
   if (node.text.trim() !== '') fail('UNEXPECTED_TEXT', { parent: node.name, text: node.text.trim().slice(0, 40) }, node);
 }
 
+/** The field a name means; own keys only, so `constructor` or `__proto__` names no field. */
+function fieldDef(element: ElementDef, name: string): FieldDef | undefined {
+  return Object.hasOwn(element.fields, name) ? element.fields[name] : undefined;
+}
+
 function fieldOf(element: ElementDef, node: XmlNode): [string, FieldDef] {
-  const def = element.fields[node.name];
+  const def = fieldDef(element, node.name);
   if (!def) return fail('UNKNOWN_FIELD', { element: element.name, name: node.name }, node);
   return [node.name, def];
 }
@@ -245,10 +250,10 @@ function intAttribute(node: XmlNode, name: string, fallback: number, max: number
 function parseSort(element: ElementDef, node: XmlNode): Sort {
   checkAttributes(node, ['select', 'order']);
   const select = node.attributes.select ?? '';
-  const def = element.fields[select];
-  if (!def) fail('UNKNOWN_FIELD', { element: element.name, name: select }, node);
-  if (def!.type === 'secret') fail('SECRET_FIELD', { field: select }, node);
-  if (def!.type === 'map') fail('NOT_SEARCHABLE', { field: select }, node);
+  const def = fieldDef(element, select);
+  if (!def) return fail('UNKNOWN_FIELD', { element: element.name, name: select }, node);
+  if (def.type === 'secret') fail('SECRET_FIELD', { field: select }, node);
+  if (def.type === 'map') fail('NOT_SEARCHABLE', { field: select }, node);
   const order = node.attributes.order ?? 'ascending';
   if (order !== 'ascending' && order !== 'descending') fail('INVALID_VALUE', { field: 'SORT order', expected: 'ascending or descending', got: `, not "${order.slice(0, 20)}"` }, node);
   return { field: select, descending: order === 'descending' };

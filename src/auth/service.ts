@@ -59,7 +59,7 @@ export interface AuthService {
 const CONTEXT_TOKEN = (column: string) => `webaccount.${column}`;
 
 /** Checks an API key at the service through its plugin: true, the service's refusal, or why it could not ask. */
-export type KeyChecker = (api: ApiSettings, account: { id: number; login: string | null }, credentials: { token: string; tokenSecret: string | null }) => Promise<true | string | Failure>;
+export type KeyChecker = (api: ApiSettings, account: { id: number; login: string | null }, credentials: { token: string; tokenSecret: string | null }) => Promise<true | string | { failure: Failure; attributes: Readonly<Record<string, string>> }>;
 
 /** A plugin's own revocation at the service: true, or why it failed. */
 export type PluginRevoker = (api: ApiSettings, account: { id: number; login: string | null }, credentials: { token: string | null; tokenSecret: string | null }) => Promise<true | string>;
@@ -142,7 +142,7 @@ export function createAuthService(deps: { knex: Knex; keyring: Keyring; logger: 
     const { TOKEN, TOKEN_SECRET } = await readSecrets(trx, WEBACCOUNT, id, keyring);
     if (!TOKEN) return failed(failure('KEY_MISSING', { id }), String(id));
     const checked = await deps.checkKey(api, { id, login: (account.LOGIN as string | null) ?? null }, { token: TOKEN, tokenSecret: TOKEN_SECRET ?? null });
-    if (typeof checked === 'object') return failed(checked, String(id));
+    if (typeof checked === 'object') return failed(checked.failure, String(id), checked.attributes);
     const by = { contactId: principal.contactId };
     const requested = await applyEvent(trx, id, 'request', by);
     if (!isTransition(requested)) return failed(requested, String(id));

@@ -226,7 +226,7 @@ export function createCallService(deps: CallDeps): CallService {
 
   const checkKey: KeyChecker = async (api, account, credentials) => {
     const check = api.plugin?.hooks.checkKey;
-    if (!check) return failure('PLUGIN_MISSING', { api: api.name, named: api.missingPlugin ? ` (its PLUGIN "${api.missingPlugin}" is not loaded)` : '' });
+    if (!check) return { failure: failure('PLUGIN_MISSING', { api: api.name, named: api.missingPlugin ? ` (its PLUGIN "${api.missingPlugin}" is not loaded)` : '' }), attributes: {} };
     const keyDeps: RequestDeps = {
       ...requestDeps(account.id),
       // The account is not authorized yet: there is nothing to refresh and no state to fall back from.
@@ -239,7 +239,8 @@ export function createCallService(deps: CallDeps): CallService {
     } catch (e) {
       if (isServiceError(e)) return e.failure.message ?? e.failure.error;
       if (e instanceof CallFailure && e.failure.code === 'SERVICE_UNAUTHORIZED') return 'HTTP 401';
-      return failureOf(e, api, 'key check', gathered).failure;
+      // The service's status, error and support ids go with the MESSAGE, as for a CALL.
+      return failureOf(e, api, 'key check', gathered);
     }
   };
 

@@ -35,8 +35,8 @@ class UsageError extends Error {}
 function openEngine(config: Config, logger: Logger, migrate = true): Promise<Engine> {
   return createEngine({
     database: config.databaseUrl
-      ? { url: config.databaseUrl, schema: config.databaseSchema }
-      : { dataDir: config.dataDir },
+      ? { url: config.databaseUrl, schema: config.databaseSchema, logger }
+      : { dataDir: config.dataDir, logger },
     secretKeys: config.secretKeys,
     limits: config.limits,
     maxPageSize: config.maxPageSize,

@@ -26,6 +26,8 @@ export interface DatabaseOptions {
   readonly poolSize?: number;
   /** Told when the PGlite folder's lock was lost (its file removed, or refreshes starved). */
   readonly onLockLost?: (err: Error) => void;
+  /** Where the driver's own warnings go (a connection lost or refused); absent: nowhere. */
+  readonly logger?: { warn(fields: object, message: string): void } | undefined;
 }
 
 export interface Database {
@@ -34,13 +36,25 @@ export interface Database {
   close(): Promise<void>;
 }
 
+/**
+ * knex prints its warnings with console.log, on stdout, where `nori serve` writes its JSON log lines: a
+ * database outage would interleave thousands of multi-line stack traces with them. They go to the logger
+ * instead, one line each, without the stack (the error reaching a command is logged with its incident anyway).
+ */
+function driverLog(logger: DatabaseOptions['logger']): Knex.Config['log'] {
+  const warn = (message: unknown) => logger?.warn({ driver: String(message).split('\n', 1)[0]!.slice(0, 300) }, 'database driver warning');
+  return { warn, error: warn, deprecate: warn, debug: () => {} };
+}
+
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
+  const log = driverLog(options.logger);
   if (options.url) {
     const schema = options.schema;
     const knex = knexFactory({
       client: 'pg',
       connection: options.url,
       pool: { min: 0, max: options.poolSize ?? 10 },
+      log,
       ...(schema ? { searchPath: [schema] } : {}),
     });
     if (schema) await knex.raw('CREATE SCHEMA IF NOT EXISTS ??', [schema]);
@@ -49,7 +63,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
   const release = options.dataDir ? await lockDataDir(options.dataDir, options.onLockLost) : async () => {};
   // knex-pglite reads `filename`; an empty object means in memory.
   const connection = (options.dataDir ? { filename: join(options.dataDir, 'pgdata') } : {}) as Knex.StaticConnectionConfig;
-  const knex = knexFactory({ client: ClientPgLite, dialect: 'postgres', connection });
+  const knex = knexFactory({ client: ClientPgLite, dialect: 'postgres', connection, log });
   return {
     knex,
     kind: 'pglite',

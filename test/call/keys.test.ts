@@ -37,6 +37,14 @@ describe('AUTHORIZE with an API key (no redirect)', function () {
     assert.deepEqual(await events(id), ['request', 'fail']);
   });
 
+  it('a service failing the check answers with its status and error, and changes nothing', async () => {
+    const id = await seedAccount(t.engine, ALICE, 'keyed', '<TOKEN>good-key</TOKEN>');
+    peer.inject({ status: 404, body: JSON.stringify({ error: 'no_such_route', error_description: 'wrong base URL?' }) });
+    const r = expectError(await authorize(id), 'SERVICE_ERROR');
+    assert.deepEqual([r.attrs.serviceStatus, r.attrs.serviceError, r.attrs.serviceMessage], ['404', 'no_such_route', 'wrong base URL?']);
+    assert.deepEqual(await row(id), { authorization_state: 'waiting', state_reason: null });
+  });
+
   it('an unreachable service changes nothing', async () => {
     const id = await seedAccount(t.engine, ALICE, 'keyed', '<TOKEN>good-key</TOKEN>');
     peer.inject({ reset: true }, 2);
