@@ -101,7 +101,7 @@ export const MESSAGES = {
   ACCOUNT_DISABLED: { msgType: 1, status: 409, message: 'WEBACCOUNT {id} is disabled; UPDATE its AUTHORIZATION_STATE to authorized to use it again.' },
   ACCOUNT_REVOKED: { msgType: 1, status: 410, message: 'WEBACCOUNT {id} is revoked and its tokens erased; create and AUTHORIZE a new account.' },
   SERVICE_ERROR: { msgType: 1, status: 502, message: 'The service "{api}" refused {method} (HTTP {status}): {error}{detail}.' },
-  SERVICE_UNAUTHORIZED: { msgType: 1, status: 409, message: 'The service "{api}" refused the credentials of WEBACCOUNT {id} (HTTP 401){after}; it is waiting again: AUTHORIZE it.' },
+  SERVICE_UNAUTHORIZED: { msgType: 1, status: 409, message: 'The service "{api}" refused the credentials of WEBACCOUNT {id} (HTTP {status}){after}; it is waiting again: AUTHORIZE it.' },
   SERVICE_RATE_LIMITED: { msgType: 1, status: 429, message: 'The service "{api}" is rate limiting {method}{retry}; nothing more was sent.' },
   SERVICE_FAILED: { msgType: 1, status: 503, message: 'The service "{api}" failed {method} with HTTP {status} after {attempts} attempt(s).' },
   SERVICE_TIMEOUT: { msgType: 1, status: 504, message: 'The service "{api}" did not answer {method} in time ({ms} ms per attempt, {attempts} attempt(s)).' },

@@ -20,15 +20,17 @@ describe('bayard plugin: faults', function () {
     return expectError(only(xml), code);
   };
 
-  it('a url_key the service no longer knows: SERVICE_ERROR ERROR_URL_KEY (its Zend fault, HTTP 400)', async () => {
+  it('a url_key the service no longer knows (its Zend fault, HTTP 400): SERVICE_UNAUTHORIZED, and the account waits for AUTHORIZE', async () => {
     const id = await h.account('preprod');
     const seed = seedBayard();
     await h.restartPeer({ seed: { ...seed, partners: seed.partners.filter((p) => p.name !== 'preprod') } });
-    const m = await failure(id, 'LOOKUP', { IDENTIFIER: 'cedric@nilly.fr' }, 'SERVICE_ERROR');
+    const m = await failure(id, 'LOOKUP', { IDENTIFIER: 'cedric@nilly.fr' }, 'SERVICE_UNAUTHORIZED');
     assert.deepEqual([m.attrs.serviceStatus, m.attrs.serviceError], ['400', 'ERROR_URL_KEY']);
     assert.match(m.attrs.serviceMessage!, /does not know the WEBACCOUNT's TOKEN as a url_key/);
-    assert.match(m.text, /refused LOOKUP \(HTTP 400\): ERROR_URL_KEY/);
+    assert.match(m.text, /refused the credentials of WEBACCOUNT \d+ \(HTTP 400\); it is waiting again: AUTHORIZE it/);
     assert.equal(h.peer.count('/api/user/lookup/'), 1, 'a 4xx is not retried');
+    await failure(id, 'LOOKUP', { IDENTIFIER: 'cedric@nilly.fr' }, 'NOT_AUTHORIZED');
+    assert.equal(h.peer.count('/api/user/lookup/'), 1, 'a waiting account does not reach the service');
   });
 
   it('the "plantage" (HTTP 500, PHP\'s error page): SERVICE_FAILED with PHP\'s message, after nori\'s retries', async () => {

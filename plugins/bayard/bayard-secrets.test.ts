@@ -48,7 +48,7 @@ describe('bayard plugin: secrets', function () {
     expectError(only(await call(id, 'LOGIN', { EMAIL: 'cedric@nilly.fr', PASSWORD: PASSWORD.repeat(10) })), 'PARAM_INVALID');
     expectError(only(await call(kid, 'CHILDLOGIN', { PSEUDO: 'lulu', SECRET_CODE: CODE.repeat(10) })), 'PARAM_INVALID');
     await h.restartPeer({ seed: { ...seedBayard(), partners: [jeunesse] } });
-    expectError(only(await call(id, 'LOGIN', { EMAIL: 'cedric@nilly.fr', PASSWORD })), 'SERVICE_ERROR');
+    expectError(only(await call(id, 'LOGIN', { EMAIL: 'cedric@nilly.fr', PASSWORD })), 'SERVICE_UNAUTHORIZED');
 
     // The peer did receive them: the checks below look for what was really sent.
     const sent = h.peer.requests.map((r) => r.path).join(' ');

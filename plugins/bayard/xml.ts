@@ -50,7 +50,7 @@ export function faultOf(root: XmlElement): string | undefined {
 
 /** What a fault means, for SERVICE_ERROR's serviceError and serviceMessage, or for AUTHORIZE's reason. */
 export function faultFailure(message: string): ServiceFailure {
-  if (message === 'ERROR_URL_KEY') return { error: message, message: 'the service does not know the WEBACCOUNT\'s TOKEN as a url_key, or not from this IP address' };
+  if (message === 'ERROR_URL_KEY') return { error: message, message: 'the service does not know the WEBACCOUNT\'s TOKEN as a url_key, or not from this IP address', rejectsCredentials: true };
   return CODE.test(message) ? { error: message } : { error: 'ZEND_FAULT', message: redact(message).slice(0, 300) };
 }
 

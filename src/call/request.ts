@@ -214,7 +214,7 @@ export function createServiceContext(deps: RequestDeps, input: ContextInput, hoo
           continue;
         }
         await deps.reject(`the service refused the credentials (HTTP 401)${refreshed ? ' even after a refresh' : ''}`);
-        return fail('SERVICE_UNAUTHORIZED', { id: account.id, after: refreshed ? ' even after a refresh' : '' }, { serviceStatus: '401' });
+        return fail('SERVICE_UNAUTHORIZED', { id: account.id, status: 401, after: refreshed ? ' even after a refresh' : '' }, { serviceStatus: '401' });
       }
       const retriable = res.status === 429 || (res.status >= 500 && idempotent);
       if (retriable) {
@@ -234,6 +234,11 @@ export function createServiceContext(deps: RequestDeps, input: ContextInput, hoo
         attributes.serviceError = clip(service.error, 200);
         if (service.message) attributes.serviceMessage = clip(service.message);
         if (service.data) attributes.serviceData = clip(service.data, 1000);
+      }
+      if (service?.rejectsCredentials) {
+        // The plugin knows this answer means the account's key or token is dead (Bayard's ERROR_URL_KEY is a 400).
+        await deps.reject(`the service refused the credentials (HTTP ${res.status}: ${clip(service.error, 100)})`);
+        return fail('SERVICE_UNAUTHORIZED', { id: account.id, status: res.status, after: '' }, attributes);
       }
       if (res.status >= 500) return fail('SERVICE_FAILED', { status: res.status, attempts: attempt }, attributes);
       return fail('SERVICE_ERROR', { status: res.status, error: clip(service?.error ?? 'no error code', 200), detail: service?.message ? ` (${clip(service.message)})` : '' }, attributes);

@@ -238,7 +238,7 @@ export function createCallService(deps: CallDeps): CallService {
       return await check(context);
     } catch (e) {
       if (isServiceError(e)) return e.failure.message ?? e.failure.error;
-      if (e instanceof CallFailure && e.failure.code === 'SERVICE_UNAUTHORIZED') return 'HTTP 401';
+      if (e instanceof CallFailure && e.failure.code === 'SERVICE_UNAUTHORIZED') return e.attributes.serviceMessage ?? e.attributes.serviceError ?? 'HTTP 401';
       // The service's status, error and support ids go with the MESSAGE, as for a CALL.
       return failureOf(e, api, 'key check', gathered);
     }

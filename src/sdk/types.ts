@@ -173,6 +173,11 @@ export interface ServiceFailure {
   readonly message?: string | undefined;
   /** Further details passed to the caller as they are (e.g. RooX's `data`). */
   readonly data?: string | undefined;
+  /**
+   * From hooks.serviceError: this answer means the account's credentials are dead, whatever its status (Bayard
+   * answers an unknown url_key with a 400). The account goes back to `waiting`, as after a refused 401.
+   */
+  readonly rejectsCredentials?: boolean;
 }
 
 export interface PluginHooks {
