@@ -90,8 +90,20 @@ export function createServer(options: ServerOptions): FastifyInstance {
     req.principal = principal;
   });
 
+  // Closing (SIGTERM): node closes the connections that are idle when the close starts, not those that become idle
+  // after: a keep-alive client of a request in flight would hold the close open for the keep-alive timeout (72 s)
+  // after its answer. So a response sent while closing closes its connection, and any left idle are closed too.
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.addHook('onSend', async (_req, reply) => {
+    if (closing) reply.header('connection', 'close');
+  });
+
   // One line per request (the child logger adds reqId): method, path (never the query string, which may carry codes), status, duration.
   app.addHook('onResponse', async (req, reply) => {
+    if (closing) setImmediate(() => app.server.closeIdleConnections());
     req.log.info(
       { method: req.method, path: req.url.split('?')[0], status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10, contact: req.principal?.contactId },
       'request',

@@ -1,0 +1,122 @@
+/**
+ * SIGTERM: a real `nori serve` process on PostgreSQL is told to stop while a large batch runs. The batch must
+ * finish and its client get the whole RESPONSE, new requests must be refused, and the process must exit 0.
+ */
+import assert from 'node:assert/strict';
+import { Agent, request } from 'node:http';
+import knexFactory, { type Knex } from 'knex';
+import { PG_URL } from '../helpers/engine.js';
+import { createAdminKey, noriEnv, startNori, type NoriProcess } from '../helpers/nori-process.js';
+import { replies } from '../helpers/xml.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function waitFor(what: string, ready: () => boolean | Promise<boolean>, ms = 15_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await ready())) {
+    if (Date.now() > deadline) throw new Error(`gave up waiting ${ms} ms for ${what}`);
+    await sleep(5);
+  }
+}
+
+interface Answer {
+  status?: number;
+  body?: string;
+  /** No HTTP answer: the socket error's code (ECONNREFUSED, ECONNRESET…). */
+  error?: string;
+}
+
+/** One request through node:http, so the test chooses the connection (a kept-alive one, or a new one). */
+function send(url: string, options: { method?: string; path?: string; key?: string; body?: string; agent?: Agent }): Promise<Answer> {
+  return new Promise((resolve) => {
+    const req = request(url + (options.path ?? '/'), {
+      method: options.method ?? 'POST',
+      agent: options.agent ?? false,
+      headers: { ...(options.key ? { authorization: `Bearer ${options.key}` } : {}), ...(options.body ? { 'content-type': 'application/xml' } : {}) },
+      timeout: 30_000,
+    });
+    req.on('response', (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (body += c));
+      res.on('end', () => resolve({ status: res.statusCode!, body }));
+      res.on('error', (e: NodeJS.ErrnoException) => resolve({ status: res.statusCode!, error: e.code ?? e.message }));
+    });
+    req.on('timeout', () => req.destroy(Object.assign(new Error('no answer in 30 s'), { code: 'TIMEOUT' })));
+    req.on('error', (e: NodeJS.ErrnoException) => resolve({ error: e.code ?? e.message }));
+    req.end(options.body);
+  });
+}
+
+describe('nori serve on SIGTERM', function () {
+  this.timeout(60_000);
+  let nori: NoriProcess | undefined;
+  let db: Knex;
+  let env: NodeJS.ProcessEnv;
+  let url: string;
+  let key: string;
+
+  before(async () => {
+    const made = await noriEnv();
+    ({ env, url } = made);
+    key = await createAdminKey(env);
+    db = knexFactory({ client: 'pg', connection: PG_URL, searchPath: [made.schema], pool: { min: 0, max: 1 } });
+  });
+  after(async () => {
+    await nori?.stop();
+    await db?.destroy();
+  });
+
+  it('finishes the batch in flight, refuses new requests, and exits 0', async () => {
+    nori = await startNori(env);
+    const n = 1500;
+    // A CREATE between two GETs commits on its own, so the test sees the batch progress and can signal mid-way.
+    const commands = Array.from({ length: n }, (_, i) => `<CREATE><WEBACCOUNT><INFO><API>twitter</API><DENOMINATION>term-${i}</DENOMINATION></INFO></WEBACCOUNT></CREATE><GET><WEBAPI ID="1"/></GET>`);
+    const keptAlive = new Agent({ keepAlive: true, maxSockets: 1 });
+    assert.equal((await send(url, { method: 'GET', path: '/health', agent: keptAlive })).status, 200);
+
+    // The batch's client keeps its connection alive, as HTTP clients do by default: the close must not wait for it.
+    const batchAgent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const batch = send(url, { key, body: `<QUERY>${commands.join('')}</QUERY>`, agent: batchAgent });
+    const progress = async () => Number((await db('webaccount').count({ n: '*' }).where('denomination', 'like', 'term-%'))[0]!.n);
+    await waitFor('the batch to be under way', async () => (await progress()) >= 20);
+
+    const signalled = Date.now();
+    nori.child.kill('SIGTERM');
+    let finished = false;
+    const answer = batch.finally(() => (finished = true));
+    const exitedEarly = () => nori!.child.exitCode !== null || nori!.child.signalCode !== null;
+    await waitFor('nori to say it is shutting down', () => exitedEarly() || nori!.stdout.some((l) => l.includes('"msg":"shutting down: finishing requests in flight"')));
+    await sleep(100); // the signal was handled; the listener closes in the next ticks
+    // While the batch drains, every new request is refused: on a new connection, and on one kept alive from before.
+    const refused: Answer[] = [];
+    while (!finished) {
+      refused.push(await send(url, { key, body: '<QUERY><COUNT><WEBACCOUNT/></COUNT></QUERY>' }));
+      refused.push(await send(url, { key, body: '<QUERY><COUNT><WEBACCOUNT/></COUNT></QUERY>', agent: keptAlive }));
+      await sleep(50);
+    }
+    const { status, body, error } = await answer;
+    let timer: NodeJS.Timeout | undefined;
+    const exit = await Promise.race([nori.exited, new Promise((r) => (timer = setTimeout(r, 10_000, 'still running 10 s after the batch was answered')))]);
+    clearTimeout(timer);
+    keptAlive.destroy();
+    batchAgent.destroy();
+    const log = nori.stdout.join('\n');
+
+    assert.equal(error, undefined, `the batch in flight got no answer: ${error}\n${log.slice(-2000)}`);
+    assert.equal(status, 200);
+    const answers = replies(body!);
+    assert.equal(answers.length, 2 * n, 'the whole RESPONSE');
+    assert.ok(answers.every((r) => r.tag === 'RESULTS' || r.attrs.msgType === '0'), 'every command of the batch ran');
+    assert.equal(await progress(), n);
+
+    assert.ok(refused.length >= 2, 'new requests were tried during the drain');
+    for (const r of refused) assert.ok(r.error === 'ECONNREFUSED' || r.status === 503, `a new request during the drain was not refused: ${JSON.stringify(r).slice(0, 300)}`);
+
+    assert.deepEqual(exit, { code: 0, signal: null }, `nori exits 0 once the batch is answered\n${log.slice(-2000)}`);
+    console.log(`      exited ${Date.now() - signalled} ms after SIGTERM; refused: ${[...new Set(refused.map((r) => r.error ?? r.status))].join(', ')}`);
+    assert.match(log, /"msg":"shutting down: finishing requests in flight"/);
+    assert.deepEqual(nori.stderr.filter(Boolean), [], 'nothing on stderr');
+    for (const line of nori.stdout.filter(Boolean)) assert.doesNotThrow(() => JSON.parse(line), `every stdout line is a JSON log line: ${line.slice(0, 200)}`);
+  });
+});
