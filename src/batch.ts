@@ -122,23 +122,28 @@ async function runAtomic(deps: BatchDeps, items: readonly Item[], principal: Pri
     return refused.map((f) => (f ? failed(f) : failed(failure('NOT_RUN', failedAt))));
   }
   const commands = items as readonly Command[];
+  // Kept outside the transaction: when the connection is lost, knex rejects with its failed ROLLBACK, not with
+  // our Rollback, and the command that failed must still be the one named.
+  let stopped: Rollback | undefined;
+  let reached = 0;
   try {
     return await deps.knex.transaction(async (trx) => {
       const outcomes: Outcome[] = [];
       for (const [index, command] of commands.entries()) {
+        reached = index;
         let o: Outcome;
         try {
           o = await runOne(deps, trx, command, principal);
         } catch (e) {
           o = incident(deps, e);
         }
-        if (o.kind === 'failed') throw new Rollback(o, index);
+        if (o.kind === 'failed') throw (stopped = new Rollback(o, index));
         outcomes.push(o);
       }
       return outcomes;
     });
   } catch (e) {
-    const stop = e instanceof Rollback ? e : new Rollback(incident(deps, e), commands.length - 1);
+    const stop = stopped ?? (e instanceof Rollback ? e : new Rollback(incident(deps, e), reached));
     const params = { failed: stop.index + 1 };
     return commands.map((_, i) =>
       i < stop.index ? failed(failure('ROLLED_BACK', params)) : i === stop.index ? stop.outcome : failed(failure('NOT_RUN', params)),

@@ -134,7 +134,7 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
   const dbOptions = options.database ?? {};
   if (dbOptions.dataDir && !dbOptions.url) mkdirSync(dbOptions.dataDir, { recursive: true });
   const keyring = createKeyring(resolveKeys(options, logger).map(parseKey));
-  const database = await openDatabase({ ...dbOptions, onLockLost: (err) => logger.error({ err: err.message }, 'lost the lock on the embedded database folder') });
+  const database = await openDatabase({ ...dbOptions, logger: dbOptions.logger ?? logger, onLockLost: (err) => logger.error({ err: err.message }, 'lost the lock on the embedded database folder') });
   const knex: Knex = database.knex;
   if (options.migrate ?? true) await migrateLatest(knex);
   const callConfig = { ...DEFAULT_CALLS, ...options.calls };
