@@ -152,8 +152,15 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
 
   async function run(body: string | Uint8Array, principal: Principal): Promise<Execution> {
     let root: XmlNode;
+    // Each command is validated as soon as it is parsed, and its elements let go (a 20 MB batch kept a tree of
+    // hundreds of MB); only its label stays, for the answer.
+    const items: Item[] = [];
+    const labels: ReturnType<typeof commandLabel>[] = [];
     try {
-      root = parseXml(body, limits);
+      root = parseXml(body, limits, (node) => {
+        labels.push(commandLabel(node));
+        items.push(validateCommand(node, validateOptions));
+      });
     } catch (e) {
       if (e instanceof NoriError) return requestFailure(e.failure);
       throw e;
@@ -163,9 +170,8 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
       if (name !== 'atomic' || (value !== 'true' && value !== 'false')) return requestFailure(failure('QUERY_ATTRIBUTE', { name }, root));
     }
     if (root.text.trim() !== '') return requestFailure(failure('UNEXPECTED_TEXT', { parent: 'QUERY', text: root.text.trim().slice(0, 40) }, root));
-    const items: Item[] = root.children.map((node) => validateCommand(node, validateOptions));
     const outcomes = await runBatch(deps, items, principal, root.attributes.atomic === 'true');
-    const answers = outcomes.map((outcome, i) => ({ ...commandLabel(root.children[i]!), outcome }));
+    const answers = outcomes.map((outcome, i) => ({ ...labels[i]!, outcome }));
     return { status: 200, xml: buildResponse(answers), answers };
   }
 

@@ -86,7 +86,9 @@ function lineStart(src: string, index: number, xml11: boolean): number {
 }
 
 /**
- * Parses a request body into a tree, enforcing `limits` while it streams.
+ * Parses a request body into a tree, enforcing `limits` while it streams. With `onCommand`, each child of the
+ * root is handed over as soon as it closes and is not kept in the tree: a batch's commands are validated one by
+ * one and their elements dropped, so memory does not grow with the batch.
  * Throws NoriError: LIMIT_* for a limit crossed, XML_FORBIDDEN_DECLARATION for any DOCTYPE, XML_ENCODING for
  * bytes that are not UTF-8 or a declaration naming another encoding, XML_MALFORMED for anything saxes refuses;
  * each with the 1-based line and column where it was found (none for LIMIT_BODY_SIZE and undecodable bytes).
@@ -97,7 +99,7 @@ function lineStart(src: string, index: number, xml11: boolean): number {
  * root.children[0]!.column;                 // 3
  * root.children[0]!.children[0]!.attributes; // { ID: '2' }
  */
-export function parseXml(body: string | Uint8Array, limits: XmlLimits = DEFAULT_LIMITS): XmlNode {
+export function parseXml(body: string | Uint8Array, limits: XmlLimits = DEFAULT_LIMITS, onCommand?: (node: XmlNode) => void): XmlNode {
   const src = toText(body, limits);
   const parser = new SaxesParser({ xmlns: false, position: true });
   const stack: XmlNode[] = [];
@@ -182,7 +184,12 @@ export function parseXml(body: string | Uint8Array, limits: XmlLimits = DEFAULT_
       top!.text = parts.join('');
       pieces[depth] = undefined;
     }
+    const closed = top!;
     top = depth > 0 ? stack[depth - 1] : undefined;
+    if (depth === 1 && onCommand) {
+      root!.children.pop();
+      onCommand(closed);
+    }
   });
 
   const onText = (t: string): void => {
