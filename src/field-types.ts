@@ -42,13 +42,13 @@ export function parseDatetime(text: string): Date | undefined {
   return date;
 }
 
+// eslint-disable-next-line no-control-regex -- finding control characters is the point
+const CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f]/;
+
 function readText(text: string, def: FieldDef): string | ReadError {
   if (def.maxLength !== undefined && text.length > def.maxLength) return { kind: 'too-long', limit: def.maxLength };
   // Control characters other than tab and newlines have no place in a stored field and break some consumers.
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c < 0x20 && c !== 0x09 && c !== 0x0a && c !== 0x0d) return { kind: 'invalid', expected: 'text without control characters' };
-  }
+  if (CONTROL.test(text)) return { kind: 'invalid', expected: 'text without control characters' };
   return text;
 }
 
