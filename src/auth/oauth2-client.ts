@@ -33,7 +33,13 @@ function client(ep: OAuth2Endpoints): AuthorizationCode {
     // json: true, not simple-oauth2's 'strict': a provider's error page (HTML) becomes a ProviderError with its status.
     http: { timeout: ep.timeoutMs, redirects: 0, json: true } as ModuleOptions['http'],
   };
-  return new AuthorizationCode(options);
+  try {
+    return new AuthorizationCode(options);
+  } catch (cause) {
+    // simple-oauth2 validates its options (a client id or secret must be printable ASCII): a WEBAPI an admin set
+    // wrongly is a refusal with a reason, not an unexpected error. The value itself is never repeated.
+    throw new ProviderError('configuration', { error: 'invalid_client_settings', description: 'CLIENT_ID and CLIENT_SECRET must be printable ASCII, without line breaks', cause });
+  }
 }
 
 function tokenSet(raw: Record<string, unknown>, previousRefresh?: string): TokenSet {
@@ -49,6 +55,7 @@ function tokenSet(raw: Record<string, unknown>, previousRefresh?: string): Token
 
 /** simple-oauth2 (wreck) errors carry the provider's status and JSON error; keep those, drop the rest. */
 function providerError(e: unknown, step: string): ProviderError {
+  if (e instanceof ProviderError) return e;
   const err = e as { output?: { statusCode?: number }; data?: { payload?: unknown; isResponseError?: boolean }; code?: string; message?: string };
   const status = err.output?.statusCode ?? 0;
   let payload = err.data?.payload;

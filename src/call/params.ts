@@ -66,56 +66,53 @@ function readScalar(text: string, def: ParamDef): Read {
   }
 }
 
-function readMap(method: string, name: string, node: XmlNode, def: ParamDef): Record<string, string> | Failure {
-  const out: Record<string, string> = {};
+function readMap(method: string, name: string, node: XmlNode, def: ParamDef): { map: Record<string, string> } | { failure: Failure } {
+  // No prototype: an entry may be named __proto__, constructor or code like any other.
+  const out = Object.create(null) as Record<string, string>;
   for (const child of node.children) {
     const where = `${name}/${child.name}`;
     if (!MAP_NAME.test(child.name) || child.children.length || Object.keys(child.attributes).length || Object.hasOwn(out, child.name)) {
-      return failure('PARAM_INVALID', { method, param: where, expected: 'one element per entry, each with a text value, each name once', got: '' }, at(child));
+      return { failure: failure('PARAM_INVALID', { method, param: where, expected: 'one element per entry, each with a text value, each name once', got: '' }, at(child)) };
     }
     const r = readText(child.text.trim(), def);
-    if (!('ok' in r)) return failure('PARAM_INVALID', { method, param: where, expected: r.expected, got: '' }, at(child));
+    if (!('ok' in r)) return { failure: failure('PARAM_INVALID', { method, param: where, expected: r.expected, got: '' }, at(child)) };
     out[child.name] = r.ok as string;
   }
-  return out;
+  return { map: out };
 }
 
-/** The typed parameters, or the first thing wrong with them. */
-export function checkParams(method: string, def: MethodDef, node: XmlNode): Record<string, unknown> | Failure {
+/** The typed parameters, or the first thing wrong with them (kept apart: parameters are data a caller chose). */
+export function checkParams(method: string, def: MethodDef, node: XmlNode): { params: Record<string, unknown> } | { failure: Failure } {
   const attribute = Object.keys(node.attributes)[0];
-  if (attribute !== undefined) return failure('UNKNOWN_ATTRIBUTE', { tag: method, name: attribute }, at(node));
-  if (node.text.trim() !== '') return failure('UNEXPECTED_TEXT', { parent: method, text: node.text.trim().slice(0, 40) }, at(node));
+  if (attribute !== undefined) return { failure: failure('UNKNOWN_ATTRIBUTE', { tag: method, name: attribute }, at(node)) };
+  if (node.text.trim() !== '') return { failure: failure('UNEXPECTED_TEXT', { parent: method, text: node.text.trim().slice(0, 40) }, at(node)) };
   const declared = Object.keys(def.params);
-  const params: Record<string, unknown> = {};
+  const params = Object.create(null) as Record<string, unknown>;
   for (const child of node.children) {
     const p = def.params[child.name];
     if (!p || !Object.hasOwn(def.params, child.name)) {
-      return failure('PARAM_UNKNOWN', { method, param: child.name.slice(0, 64), params: declared.length ? declared.join(', ') : 'no parameters' }, at(child));
+      return { failure: failure('PARAM_UNKNOWN', { method, param: child.name.slice(0, 64), params: declared.length ? declared.join(', ') : 'no parameters' }, at(child)) };
     }
-    if (Object.hasOwn(params, child.name)) return failure('PARAM_INVALID', { method, param: child.name, expected: 'given once', got: '' }, at(child));
-    if (Object.keys(child.attributes).length) return failure('UNKNOWN_ATTRIBUTE', { tag: child.name, name: Object.keys(child.attributes)[0]! }, at(child));
+    if (Object.hasOwn(params, child.name)) return { failure: failure('PARAM_INVALID', { method, param: child.name, expected: 'given once', got: '' }, at(child)) };
+    if (Object.keys(child.attributes).length) return { failure: failure('UNKNOWN_ATTRIBUTE', { tag: child.name, name: Object.keys(child.attributes)[0]! }, at(child)) };
     if (p.type === 'map') {
       const m = readMap(method, child.name, child, p);
-      if ('code' in m && typeof m.code === 'string' && 'params' in m) return m as Failure;
-      params[child.name] = m;
+      if ('failure' in m) return m;
+      params[child.name] = m.map;
       continue;
     }
-    if (child.children.length) return failure('PARAM_INVALID', { method, param: child.name, expected: 'a value, not elements', got: '' }, at(child.children[0]!));
+    if (child.children.length) return { failure: failure('PARAM_INVALID', { method, param: child.name, expected: 'a value, not elements', got: '' }, at(child.children[0]!)) };
     const text = p.secret ? child.text : child.text.trim();
     if (text === '') continue;
     const r = readScalar(text, p);
     // A secret's value is never echoed, not even when it is wrong.
     const got = p.secret || p.type === 'base64' ? '' : `, not "${text.slice(0, 60)}"`;
-    if (!('ok' in r)) return failure('PARAM_INVALID', { method, param: child.name, expected: r.expected, got }, at(child));
+    if (!('ok' in r)) return { failure: failure('PARAM_INVALID', { method, param: child.name, expected: r.expected, got }, at(child)) };
     params[child.name] = r.ok;
   }
   for (const [name, p] of Object.entries(def.params)) {
-    if (p.required && !Object.hasOwn(params, name)) return failure('PARAM_MISSING', { method, param: name }, at(node));
+    if (p.required && !Object.hasOwn(params, name)) return { failure: failure('PARAM_MISSING', { method, param: name }, at(node)) };
   }
-  return params;
+  return { params };
 }
 
-/** Whether checkParams refused (parameter names are upper case, so none is called `code`). */
-export function isParamsFailure(x: Record<string, unknown> | Failure): x is Failure {
-  return typeof (x as Failure).code === 'string' && 'params' in x;
-}

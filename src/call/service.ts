@@ -24,7 +24,7 @@ import { readSecrets, selectByIds, type Row } from '../store/elements.js';
 import type { Keyring } from '../store/secrets.js';
 import { collect, keepCall, keepResult, keptCall, newCallId, type KeptCall } from './consents.js';
 import type { HttpClient } from './http-client.js';
-import { checkParams, isParamsFailure } from './params.js';
+import { checkParams } from './params.js';
 import { CallFailure, createServiceContext, type CallConfig, type Gathered, type RequestDeps } from './request.js';
 
 /** What running a kept CALL at a consent page's callback says the user chose. */
@@ -112,8 +112,9 @@ export function createCallService(deps: CallDeps): CallService {
     if (!plugin) return refuse(failure('PLUGIN_MISSING', { api: api.name, named: api.missingPlugin ? ` (its PLUGIN "${api.missingPlugin}" is not loaded)` : '' }));
     const def = Object.hasOwn(plugin.definition.methods, method) ? plugin.definition.methods[method] : undefined;
     if (!def) return refuse(failure('METHOD_UNKNOWN', { api: api.name, method, methods: Object.keys(plugin.definition.methods).join(', ') || 'none' }, command.methodAt));
-    const params = checkParams(method, def, command.node);
-    if (isParamsFailure(params)) return refuse(params);
+    const checked = checkParams(method, def, command.node);
+    if ('failure' in checked) return refuse(checked.failure);
+    const params = checked.params;
     const state = row.AUTHORIZATION_STATE as AuthState;
     if (state !== 'authorized') return refuse(failure(STATE_FAILURES[state], { id, state, api: api.name }));
     if (command.returnUrl !== undefined && !isAllowedReturnUrl(command.returnUrl, deps.authConfig.returnUrls)) return refuse(failure('RETURN_URL_NOT_ALLOWED', {}));
@@ -169,8 +170,9 @@ export function createCallService(deps: CallDeps): CallService {
     if (!row || !api?.plugin) return { kind: 'unavailable', reason: 'the WEBAPI or its plugin is gone' };
     const call = await keptCall(knex, deps.keyring, flow.id);
     const def = api.plugin.definition.methods[call.method];
-    const params = def ? checkParams(call.method, def, call.node) : undefined;
-    if (!def || !params || isParamsFailure(params)) return { kind: 'unavailable', reason: `the plugin no longer takes this ${call.method}` };
+    const checked = def ? checkParams(call.method, def, call.node) : undefined;
+    if (!checked || 'failure' in checked) return { kind: 'unavailable', reason: `the plugin no longer takes this ${call.method}` };
+    const params = checked.params;
     const { TOKEN, TOKEN_SECRET } = await readSecrets(knex, WEBACCOUNT, flow.accountId, deps.keyring);
     // The account is `requested`: nothing to refresh, and the callback moves the state, not this run.
     const rd: RequestDeps = { ...requestDeps(flow.accountId), refresh: async () => failure('CONSENT_REFUSED', { api: api.name, method: call.method, id: flow.accountId }), reject: async () => {} };
