@@ -5,8 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { callResult } from '../../test/helpers/xml.js';
-import { readResult } from './fixture-expectations.js';
-import { useBayard } from './test-harness.js';
+import { readResult } from './fixture-expectations.test-helper.js';
+import { useBayard } from './harness.test-helper.js';
 
 const sub = (code: string, publicationCode: string, publicationName: string, start: string, expire: string, recipient = '20363710') => ({
   SubscriptionCode: code, CustomerNumber: '20363710', RecipientCustomerNumber: recipient, HostCode: 'BAYARD', PublicationCode: publicationCode,

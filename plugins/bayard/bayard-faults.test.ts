@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { expectError, expectOk, only } from '../../test/helpers/xml.js';
 import { seedBayard } from '../../test/peers/bayard.js';
-import { partner, useBayard } from './test-harness.js';
+import { partner, useBayard } from './harness.test-helper.js';
 
 const preprod = partner('preprod');
 

@@ -11,8 +11,8 @@ import { callResult, expectError, only } from '../../test/helpers/xml.js';
 import { seedBayard } from '../../test/peers/bayard.js';
 import { parseTree } from '../../test/peers/bayard/xml-tree.js';
 import { phpUrldecode } from '../../test/peers/bayard/zend-xml.js';
-import { expectedResult, readResult, TO_CALL, type IndexEntry, type Plain } from './fixture-expectations.js';
-import { md5, PARTNERS, PROBE_PATH, useBayard } from './test-harness.js';
+import { expectedResult, readResult, TO_CALL, type IndexEntry, type Plain } from './fixture-expectations.test-helper.js';
+import { md5, PARTNERS, PROBE_PATH, useBayard } from './harness.test-helper.js';
 
 const fixtures = new URL('../../test/fixtures/bayard/', import.meta.url);
 const index = JSON.parse(readFileSync(new URL('index.json', fixtures), 'utf8')) as IndexEntry[];

@@ -8,8 +8,8 @@ import { Writable } from 'node:stream';
 import pino from 'pino';
 import { callResult, expectError, only } from '../../test/helpers/xml.js';
 import { seedBayard } from '../../test/peers/bayard.js';
-import { readResult } from './fixture-expectations.js';
-import { md5, partner, useBayard } from './test-harness.js';
+import { readResult } from './fixture-expectations.test-helper.js';
+import { md5, partner, useBayard } from './harness.test-helper.js';
 
 const preprod = partner('preprod');
 const jeunesse = partner('jeunesse');

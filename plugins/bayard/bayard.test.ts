@@ -7,8 +7,8 @@
 import assert from 'node:assert/strict';
 import { callResult, expectError, expectOk, only, textAt } from '../../test/helpers/xml.js';
 import { BAYARD_KEYS } from '../../test/peers/bayard.js';
-import { readResult } from './fixture-expectations.js';
-import { md5, partner, PROBE_PATH, useBayard } from './test-harness.js';
+import { readResult } from './fixture-expectations.test-helper.js';
+import { md5, partner, PROBE_PATH, useBayard } from './harness.test-helper.js';
 
 const preprod = partner('preprod');
 

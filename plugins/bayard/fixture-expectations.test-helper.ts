@@ -7,7 +7,7 @@
 import type { Element } from '@xmldom/xmldom';
 import { childElements } from '../../test/helpers/xml.js';
 import type { XmlNode } from '../../test/peers/bayard/xml-tree.js';
-import type { Params } from './test-harness.js';
+import type { Params } from './harness.test-helper.js';
 
 export interface IndexEntry {
   readonly operation: string;

@@ -1,5 +1,5 @@
 /**
- * @module plugins/bayard/test-harness
+ * @module plugins/bayard/harness.test-helper
  * What the bayard tests share: an engine with only this plugin, nori's real HTTP server, the Bayard peer
  * (test/peers/bayard.ts) as the service, and accounts holding a partner's url_key and salt, authorized the real
  * way (AUTHORIZE, which checks the key at the peer).
