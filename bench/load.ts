@@ -79,7 +79,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
     ...process.env, DATABASE_URL: PG, NORI_DB_SCHEMA: schema, NORI_SECRET_KEY: secret, NORI_PORT: String(port), NORI_PUBLIC_URL: PUBLIC_URL, NORI_PLUGIN_DIRS: 'test/fixtures/plugins', NORI_LOG_LEVEL: 'warn',
     NORI_WEBAPI_ECHO_CLIENT_ID: 'nori', NORI_WEBAPI_ECHO_CLIENT_SECRET: 'echo-secret', NORI_WEBAPI_ECHO_BASE_URL: u, NORI_WEBAPI_ECHO_AUTHORIZE_URL: `${u}/authorize`, NORI_WEBAPI_ECHO_TOKEN_URL: `${u}/token`,
   };
-  const server: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'bench/serve.ts'], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+  const server: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'bench/nori-cli.ts', 'serve'], { env, stdio: ['ignore', 'ignore', 'inherit'] });
   const failures: LoadReport['failures'] = [];
   const times: Record<string, number[]> = {};
   try {
