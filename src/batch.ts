@@ -14,6 +14,7 @@ import type { Command, CreateCommand } from './commands.js';
 import { NoriError, failure, type Failure } from './errors.js';
 import { failed, type Outcome } from './outcome.js';
 import type { Principal } from './principal.js';
+import type { WatchedTable } from './store/changes.js';
 import type { Keyring } from './store/secrets.js';
 import { createMany } from './verbs/create.js';
 import { handlerFor, type HandlerContext } from './verbs/index.js';
@@ -25,6 +26,8 @@ export interface BatchDeps {
   readonly auth: AuthService;
   readonly calls: CallService;
   readonly plugins: Registry;
+  /** A command may have changed a cached table: this process's caches drop it before the next command runs. */
+  readonly changed: (table: WatchedTable) => void;
 }
 
 /** A validated command, or why it is invalid. */
@@ -53,8 +56,18 @@ async function runOne(deps: BatchDeps, trx: Knex.Transaction, command: Command, 
 }
 
 export async function runBatch(deps: BatchDeps, items: readonly Item[], principal: Principal, atomic: boolean): Promise<Outcome[]> {
-  return atomic ? runAtomic(deps, items, principal) : runEach(deps, items, principal);
+  if (atomic) {
+    try {
+      return await runAtomic(deps, items, principal);
+    } finally {
+      if (items.some(writesWebapi)) deps.changed('webapi');
+    }
+  }
+  return runEach(deps, items, principal);
 }
+
+/** Other processes hear of a WEBAPI change by a notification; this one must not wait for it. */
+const writesWebapi = (i: Item) => isCommand(i) && i.element.table === 'webapi' && !READS.has(i.verb);
 
 /** Verbs that only read: they run without a transaction of their own (never FOR UPDATE). */
 const READS: ReadonlySet<string> = new Set(['GET', 'SEARCH', 'COUNT']);
@@ -109,6 +122,9 @@ async function runEach(deps: BatchDeps, items: readonly Item[], principal: Princ
       const run = item.verb === 'CREATE' ? createRun(items, i) : [item];
       for (let k = 0; k < run.length; k++) outcomes.push(o);
       i += run.length - 1;
+    } finally {
+      // After the commit: a request running meanwhile that read the row before it does not keep it either.
+      if (writesWebapi(item)) deps.changed('webapi');
     }
   }
   return outcomes;

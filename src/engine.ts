@@ -20,7 +20,8 @@ import { ConfigError } from './config.js';
 import { MESSAGES, NoriError, failure, type Failure } from './errors.js';
 import type { Answer } from './outcome.js';
 import type { Principal } from './principal.js';
-import { authenticate, createApiKey, listApiKeys, revokeApiKey, type ApiKeyInfo, type NewApiKey } from './store/api-keys.js';
+import { authenticate, createApiKey, listApiKeys, revokeApiKey, type ApiKeyInfo, type LiveKey, type NewApiKey } from './store/api-keys.js';
+import { createChangeFeed, type ChangeFeed } from './store/changes.js';
 import { openDatabase, type Database, type DatabaseOptions } from './store/db.js';
 import { migrateLatest } from './store/migrate.js';
 import { createKeyring, generateKey, parseKey, type Keyring } from './store/secrets.js';
@@ -87,6 +88,11 @@ export interface Engine {
   /** Runs pending migrations; returns their names. */
   migrate(): Promise<string[]>;
   readonly database: Database;
+  /**
+   * How this process hears of changes to the WEBAPIs and API keys it caches. A CMS that writes those tables
+   * with its own SQL and then runs a batch that must see the change awaits `changes.sync()` in between.
+   */
+  readonly changes: Pick<ChangeFeed, 'live' | 'sync'>;
   readonly keyring: Keyring;
   readonly logger: Logger;
   close(): Promise<void>;
@@ -139,7 +145,10 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
   if (options.migrate ?? true) await migrateLatest(knex);
   const callConfig = { ...DEFAULT_CALLS, ...options.calls };
   const authConfig = { ...DEFAULT_AUTH, blockPrivateTargets: callConfig.blockPrivateTargets, ...options.authorization };
-  const loadApi = createApiLoader({ keyring, registry: plugins, timeoutMs: authConfig.providerTimeoutMs });
+  const { rows: [{ schema }] } = (await knex.raw('SELECT current_schema() AS schema')) as { rows: [{ schema: string }] };
+  const changes = await createChangeFeed(database, schema);
+  const keyCache = changes.cache<LiveKey>('nori_api_keys');
+  const loadApi = createApiLoader({ keyring, registry: plugins, timeoutMs: authConfig.providerTimeoutMs, cache: changes.cache('webapi') });
   const http = createHttpClient({ maxResponseBytes: callConfig.maxResponseBytes, blockPrivateTargets: callConfig.blockPrivateTargets ?? false });
   // AUTHORIZE of an API key asks the plugin through CALL's machinery; the two services need each other.
   const checkKey: KeyChecker = (...args) => calls.checkKey(...args);
@@ -148,7 +157,7 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
   const auth = createAuthService({ knex, keyring, logger, config: authConfig, loadApi, checkKey, revokeWithPlugin, resumeConsent });
   const calls = createCallService({ knex, keyring, logger, auth, authConfig, loadApi, http, config: callConfig });
   if (options.migrate ?? true) await syncWebapis(knex, keyring, plugins, options.webapis ?? {}, logger);
-  const deps = { knex, keyring, logger, auth, calls, plugins };
+  const deps = { knex, keyring, logger, auth, calls, plugins, changed: changes.changed };
 
   async function run(body: string | Uint8Array, principal: Principal): Promise<Execution> {
     let root: XmlNode;
@@ -178,13 +187,17 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
   return {
     run,
     execute: async (body, principal) => (await run(body, principal)).xml,
-    authenticate: (key) => authenticate(knex, key),
+    authenticate: (key) => authenticate(knex, key, keyCache),
     finishAuthorization: (query) => auth.finish(query),
     credentials: (id, opts) => auth.credentials(id, opts),
     keys: {
       create: (spec) => createApiKey(knex, spec),
       list: () => listApiKeys(knex),
-      revoke: (id) => revokeApiKey(knex, id),
+      async revoke(id) {
+        const revoked = await revokeApiKey(knex, id);
+        changes.changed('nori_api_keys');
+        return revoked;
+      },
     },
     async healthy() {
       try {
@@ -197,10 +210,12 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
     migrate: () => migrateLatest(knex),
     plugins,
     database,
+    changes,
     keyring,
     logger,
     async close() {
       await http.close();
+      await changes.close();
       await database.close();
     },
   };

@@ -52,9 +52,23 @@ export interface AuthService {
   finish(query: URLSearchParams): Promise<CallbackResult>;
   /** Revokes at the provider where it can; returns a note for the transition's reason. Never throws. */
   revokeAtProvider(trx: Knex.Transaction, accountId: number): Promise<string | undefined>;
-  /** A usable access token: refreshed first when stale, or when `rejected` is the token a provider just refused. */
-  credentials(accountId: number, options?: { rejected?: string }): Promise<Credentials | Failure>;
+  /**
+   * A usable access token: refreshed first when stale, or when `rejected` is the token a provider just refused.
+   * `stored`: the account's token columns, read by the caller with the account (no second query when fresh).
+   */
+  credentials(accountId: number, options?: { rejected?: string; stored?: StoredToken }): Promise<Credentials | Failure>;
 }
+
+/** An account's token columns as stored (encrypted). */
+export interface StoredToken {
+  readonly authorization_state: AuthState;
+  readonly token_expires: Date | null;
+  readonly token: string | null;
+  readonly token_secret: string | null;
+}
+
+/** The columns of {@link StoredToken}. */
+export const TOKEN_COLUMNS = ['authorization_state', 'token_expires', 'token', 'token_secret'] as const;
 
 const CONTEXT_TOKEN = (column: string) => `webaccount.${column}`;
 
@@ -251,10 +265,13 @@ export function createAuthService(deps: { knex: Knex; keyring: Keyring; logger: 
 
   /** The stored token if it is fresh, read without a lock or a transaction: the common case, one query. */
   async function freshToken(accountId: number): Promise<Credentials | undefined> {
-    const row = (await knex('webaccount').first('authorization_state', 'token_expires', 'token', 'token_secret').where('id', accountId)) as
-      | { authorization_state: AuthState; token_expires: Date | null; token: string | null; token_secret: string | null }
-      | undefined;
-    if (row?.authorization_state !== 'authorized' || !row.token) return undefined;
+    const row = (await knex('webaccount').first(...TOKEN_COLUMNS).where('id', accountId)) as StoredToken | undefined;
+    return row && freshFrom(accountId, row);
+  }
+
+  /** The token of a row already read, if it is fresh. */
+  function freshFrom(accountId: number, row: StoredToken): Credentials | undefined {
+    if (row.authorization_state !== 'authorized' || !row.token) return undefined;
     if (row.token_expires !== null && row.token_expires.getTime() - config.refreshSkewSeconds * 1000 <= Date.now()) return undefined;
     const owner = { element: 'WEBACCOUNT', id: accountId };
     return {
@@ -263,9 +280,9 @@ export function createAuthService(deps: { knex: Knex; keyring: Keyring; logger: 
     };
   }
 
-  async function credentials(accountId: number, options: { rejected?: string } = {}): Promise<Credentials | Failure> {
+  async function credentials(accountId: number, options: { rejected?: string; stored?: StoredToken } = {}): Promise<Credentials | Failure> {
     if (options.rejected === undefined) {
-      const fresh = await freshToken(accountId);
+      const fresh = options.stored ? freshFrom(accountId, options.stored) : await freshToken(accountId);
       if (fresh) return fresh;
     }
     return knex.transaction(async (trx) => {

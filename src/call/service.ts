@@ -10,7 +10,7 @@ import type { Logger } from 'pino';
 import { WEBACCOUNT } from '../../schemas/index.js';
 import { newState } from '../auth/pending-flows.js';
 import { isAllowedReturnUrl } from '../auth/return-urls.js';
-import type { AuthConfig, AuthService, KeyChecker, PluginRevoker } from '../auth/service.js';
+import { TOKEN_COLUMNS, type AuthConfig, type AuthService, type KeyChecker, type PluginRevoker, type StoredToken } from '../auth/service.js';
 import type { AuthState } from '../auth/state-machine.js';
 import { applyEvent, isTransition } from '../auth/transitions.js';
 import type { CallCommand, ReplayCommand } from '../commands.js';
@@ -20,7 +20,7 @@ import type { ApiLoader, ApiSettings } from '../plugins/apis.js';
 import { canRead, type Principal } from '../principal.js';
 import { isBadResponse, isConsentRequired, isParamError, isServiceError, type ConsentRequired } from '../sdk/define.js';
 import type { ResultValue } from '../sdk/types.js';
-import { readSecrets, selectByIds, type Row } from '../store/elements.js';
+import { readSecrets, selectByIds, selectByIdsWith, type Row } from '../store/elements.js';
 import type { Keyring } from '../store/secrets.js';
 import { collect, keepCall, keepResult, keptCall, newCallId, type KeptCall } from './consents.js';
 import type { HttpClient } from './http-client.js';
@@ -102,7 +102,7 @@ export function createCallService(deps: CallDeps): CallService {
     return { failure: failure('INTERNAL_ERROR', { incident }), attributes: gathered.notes };
   }
 
-  async function callOne(row: Row, command: CallCommand, principal: Principal): Promise<CallAnswer> {
+  async function callOne(row: Row, stored: StoredToken, command: CallCommand, principal: Principal): Promise<CallAnswer> {
     const id = row.ID as number;
     const method = command.method;
     const refuse = (f: Failure, attributes: Record<string, string> = {}): CallAnswer => ({ accountId: id, method, result: { failure: f }, attributes, warnings: [] });
@@ -119,7 +119,7 @@ export function createCallService(deps: CallDeps): CallService {
     if (state !== 'authorized') return refuse(failure(STATE_FAILURES[state], { id, state, api: api.name }));
     if (command.returnUrl !== undefined && !isAllowedReturnUrl(command.returnUrl, deps.authConfig.returnUrls)) return refuse(failure('RETURN_URL_NOT_ALLOWED', {}));
     // Refreshed first when stale; a disabled or revoked account never gets here, so never reaches the service.
-    const creds = await auth.credentials(id);
+    const creds = await auth.credentials(id, { stored });
     if ('code' in creds) return refuse(creds);
     const account = { id, login: (row.LOGIN as string | null) ?? null };
     const ran = await runMethod(api, account, { token: creds.accessToken, tokenSecret: creds.tokenSecret }, method, params, requestDeps(id));
@@ -198,8 +198,11 @@ export function createCallService(deps: CallDeps): CallService {
   async function call(principal: Principal, command: CallCommand | ReplayCommand): Promise<Outcome> {
     if (command.replay !== undefined) return replay(principal, command);
     const elementID = command.ids.join(',');
-    const rows = await selectByIds(knex, WEBACCOUNT, command.ids);
+    // The accounts and their stored tokens in one query: a fresh token needs no second one.
+    const read = await selectByIdsWith(knex, WEBACCOUNT, command.ids, TOKEN_COLUMNS);
+    const rows = read.map((r) => r.row);
     const found = new Map(rows.map((r) => [r.ID as number, r]));
+    const tokens = new Map(read.map((r) => [r.row.ID as number, r.raw as StoredToken]));
     // As GET: a missing account and a hidden one answer alike, unless the caller is an admin.
     const hidden = command.ids.filter((id) => !found.has(id) || !canRead(principal, WEBACCOUNT, found.get(id)!));
     if (hidden.length && !principal.admin) return failed(failure('NOT_VISIBLE', { element: 'WEBACCOUNT', id: hidden.join(',') }), elementID);
@@ -214,7 +217,8 @@ export function createCallService(deps: CallDeps): CallService {
     const worker = async () => {
       while (next < ordered.length) {
         const i = next++;
-        answers[i] = await callOne(ordered[i]!, command, principal);
+        const row = ordered[i]!;
+        answers[i] = await callOne(row, tokens.get(row.ID as number)!, command, principal);
       }
     };
     await Promise.all(Array.from({ length: Math.min(PARALLEL, ordered.length) }, worker));

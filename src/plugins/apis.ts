@@ -8,6 +8,7 @@ import type { Knex } from 'knex';
 import { WEBAPI } from '../../schemas/index.js';
 import { decodeMap } from '../field-types.js';
 import type { AuthType, OAuth1Urls, OAuth2Urls, Plugin } from '../sdk/types.js';
+import type { Cache } from '../store/changes.js';
 import type { Keyring } from '../store/secrets.js';
 import type { Registry } from './loader.js';
 
@@ -35,23 +36,45 @@ export interface ApiSettings {
 
 export type ApiLoader = (db: Knex, name: string) => Promise<ApiSettings | undefined>;
 
-export function createApiLoader(deps: { keyring: Keyring; registry: Registry; timeoutMs: number }): ApiLoader {
-  const { keyring, registry, timeoutMs } = deps;
+/** The columns of a WEBAPI row the settings are made of. */
+export interface WebapiRow {
+  readonly id: number;
+  readonly auth_type: AuthType;
+  readonly plugin: string | null;
+  readonly client_id: string | null;
+  readonly client_secret: string | null;
+  readonly request_token_url: string | null;
+  readonly authorize_url: string | null;
+  readonly token_url: string | null;
+  readonly revoke_url: string | null;
+  readonly scopes: string | null;
+  readonly base_url: string | null;
+  readonly settings: string | null;
+}
+
+/**
+ * With a cache (invalidated by every change to the WEBAPI table, store/changes.ts), a CALL reads the row once
+ * per change rather than once per call. Inside a transaction the row is always read: the transaction may have
+ * changed it, and must see its own writes. Only the row is cached: the secret is decrypted on each use.
+ */
+export function createApiLoader(deps: { keyring: Keyring; registry: Registry; timeoutMs: number; cache?: Cache<WebapiRow> | undefined }): ApiLoader {
+  const { keyring, registry, timeoutMs, cache } = deps;
+  const read = async (db: Knex, name: string) => (await db('webapi').first('id', 'auth_type', 'plugin', 'client_id', 'client_secret', 'request_token_url', 'authorize_url', 'token_url', 'revoke_url', 'scopes', 'base_url', 'settings').where({ denomination: name, activity: 1 })) as WebapiRow | undefined;
   return async (db, name) => {
-    const row = await db('webapi').first('*').where({ denomination: name, activity: 1 });
+    const row = cache && !db.isTransaction ? await cache.get(name, () => read(db, name)) : await read(db, name);
     if (!row) return undefined;
-    const pluginName = (row.plugin as string | null) ?? (registry.has(name) ? name : null);
+    const pluginName = row.plugin ?? (registry.has(name) ? name : null);
     const plugin = pluginName ? registry.get(pluginName) : undefined;
-    const authType = row.auth_type as AuthType;
+    const authType = row.auth_type;
     const auth = plugin?.definition.auth;
     const o1 = (authType === 'oauth1' ? auth?.oauth1 : undefined) ?? ({} as Partial<OAuth1Urls>);
     const o2 = (authType === 'oauth2' ? auth?.oauth2 : undefined) ?? ({} as Partial<OAuth2Urls>);
     const defaults = Object.fromEntries(Object.entries(plugin?.definition.settings ?? {}).flatMap(([k, s]) => (s.default !== undefined ? [[k, s.default]] : [])));
     // The row already holds the encrypted secret: decrypted here rather than read again.
-    const stored = row.client_secret as string | null;
-    const clientSecret = stored ? keyring.decrypt(stored, 'webapi.client_secret', { element: WEBAPI.name, id: row.id as number }) : null;
+    const stored = row.client_secret;
+    const clientSecret = stored ? keyring.decrypt(stored, 'webapi.client_secret', { element: WEBAPI.name, id: row.id }) : null;
     return {
-      id: row.id as number,
+      id: row.id,
       name,
       authType,
       clientId: row.client_id,
@@ -63,7 +86,7 @@ export function createApiLoader(deps: { keyring: Keyring; registry: Registry; ti
       scopes: row.scopes ?? o2.scopes ?? null,
       authorizeParams: o2.authorizeParams ?? {},
       baseUrl: row.base_url ?? plugin?.definition.baseUrl ?? null,
-      settings: { ...defaults, ...decodeMap(row.settings as string | null) },
+      settings: { ...defaults, ...decodeMap(row.settings) },
       plugin,
       missingPlugin: pluginName && !plugin ? pluginName : undefined,
       timeoutMs,

@@ -7,6 +7,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Knex } from 'knex';
 import type { Principal } from '../principal.js';
+import type { Cache } from './changes.js';
 
 export interface ApiKeyInfo {
   readonly id: number;
@@ -71,13 +72,27 @@ export async function revokeApiKey(knex: Knex, idOrKeyId: string | number): Prom
   return (await q) > 0;
 }
 
-/** The principal behind a presented key, or undefined for a malformed, unknown or revoked one. */
-export async function authenticate(knex: Knex, presented: string): Promise<Principal | undefined> {
+/** A live key's row, as the cache keeps it: the secret's hash and the principal, built once. */
+export interface LiveKey {
+  readonly secretHash: Buffer;
+  readonly principal: Principal;
+}
+
+/**
+ * The principal behind a presented key, or undefined for a malformed, unknown or revoked one. With a cache
+ * (invalidated by every change to the keys, store/changes.ts), a known key costs no query; the secret is
+ * checked on every call, and an unknown key id is never cached (it would let anyone fill the cache).
+ */
+export async function authenticate(knex: Knex, presented: string, cache?: Cache<LiveKey>): Promise<Principal | undefined> {
   const m = KEY.exec(presented);
   if (!m) return undefined;
-  const record = (await knex('nori_api_keys').first('*').where('key_id', m[1]).whereNull('revoked_at')) as KeyRecord | undefined;
-  if (!record) return undefined;
-  const a = Buffer.from(record.secret_hash, 'hex');
-  const b = Buffer.from(hash(m[2]!), 'hex');
-  return a.length === b.length && timingSafeEqual(a, b) ? toInfo(record).principal : undefined;
+  const keyId = m[1]!;
+  const load = async (): Promise<LiveKey | undefined> => {
+    const record = (await knex('nori_api_keys').first('*').where('key_id', keyId).whereNull('revoked_at')) as KeyRecord | undefined;
+    return record && { secretHash: Buffer.from(record.secret_hash, 'hex'), principal: toInfo(record).principal };
+  };
+  const key = cache ? await cache.get(keyId, load) : await load();
+  if (!key) return undefined;
+  const presentedHash = createHash('sha256').update(m[2]!).digest();
+  return key.secretHash.length === presentedHash.length && timingSafeEqual(key.secretHash, presentedHash) ? key.principal : undefined;
 }

@@ -5,6 +5,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
 import knexFactory, { type Knex } from 'knex';
 import ClientPgLite from 'knex-pglite';
 import pg from 'pg';
@@ -33,6 +34,13 @@ export interface DatabaseOptions {
 export interface Database {
   readonly knex: Knex;
   readonly kind: DatabaseKind;
+  /**
+   * Receives the NOTIFY payloads of a channel: on a connection of its own outside the pool (PostgreSQL), or on
+   * PGlite's one. `onLive(false)` says delivery stopped (the connection was lost: what was sent meanwhile is
+   * lost too) and `onLive(true)` that it runs again; a lost connection is opened again by itself. Returns the
+   * unsubscribe.
+   */
+  listen(channel: string, onPayload: (payload: string) => void, onLive: (live: boolean) => void): Promise<() => Promise<void>>;
   close(): Promise<void>;
 }
 
@@ -58,15 +66,42 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
       ...(schema ? { searchPath: [schema] } : {}),
     });
     if (schema) await knex.raw('CREATE SCHEMA IF NOT EXISTS ??', [schema]);
-    return { knex, kind: 'postgres', close: () => knex.destroy() };
+    const listeners = new Set<() => Promise<void>>();
+    return {
+      knex,
+      kind: 'postgres',
+      async listen(channel, onPayload, onLive) {
+        const stop = listenPg(options.url!, channel, onPayload, onLive, options.logger);
+        const unsubscribe = async () => {
+          listeners.delete(unsubscribe);
+          await stop();
+        };
+        listeners.add(unsubscribe);
+        return unsubscribe;
+      },
+      async close() {
+        await Promise.all([...listeners].map((u) => u()));
+        await knex.destroy();
+      },
+    };
   }
   const release = options.dataDir ? await lockDataDir(options.dataDir, options.onLockLost) : async () => {};
-  // knex-pglite reads `filename`; an empty object means in memory.
-  const connection = (options.dataDir ? { filename: join(options.dataDir, 'pgdata') } : {}) as Knex.StaticConnectionConfig;
+  // nori makes the PGlite instance (in memory without a folder) to LISTEN on it; knex-pglite takes it through a
+  // connection function, which knex does not deep-clone as it does a connection object.
+  const pglite = new PGlite(options.dataDir ? join(options.dataDir, 'pgdata') : undefined);
+  const connection = (() => ({ pglite })) as unknown as Knex.StaticConnectionConfig;
   const knex = knexFactory({ client: ClientPgLite, dialect: 'postgres', connection, log });
   return {
     knex,
     kind: 'pglite',
+    async listen(channel, onPayload, onLive) {
+      // One process, one connection: delivery never stops while the database is open.
+      const unsubscribe = await pglite.listen(channel, onPayload);
+      onLive(true);
+      return async () => {
+        if (!pglite.closed) await unsubscribe();
+      };
+    },
     close: async () => {
       await knex.destroy();
       await release();
@@ -93,4 +128,57 @@ async function lockDataDir(dataDir: string, onLockLost: (err: Error) => void = (
       { cause },
     );
   }
+}
+
+/**
+ * LISTEN on a pg client of its own, opened again after a loss (1 s, doubling to 30 s): notifications are not
+ * queued for a listener that is gone, so the caller is told delivery stopped and drops what it relied on.
+ */
+function listenPg(url: string, channel: string, onPayload: (payload: string) => void, onLive: (live: boolean) => void, logger: DatabaseOptions['logger']): () => Promise<void> {
+  let client: pg.Client | undefined;
+  let stopped = false;
+  let delay = 1000;
+  let timer: NodeJS.Timeout | undefined;
+  const lost = (c: pg.Client, err?: Error) => {
+    if (client !== c) return;
+    client = undefined;
+    onLive(false);
+    c.removeAllListeners('notification');
+    c.on('error', () => {}); // a late error of a dead client must not crash the process
+    void c.end().catch(() => {});
+    if (stopped) return;
+    if (err) logger?.warn({ driver: err.message.slice(0, 300), retryMs: delay }, 'lost the database connection that receives change notifications');
+    timer = setTimeout(connect, delay);
+    timer.unref();
+    delay = Math.min(delay * 2, 30_000);
+  };
+  const connect = async () => {
+    const c = new pg.Client({ connectionString: url, application_name: 'nori changes' });
+    client = c;
+    c.on('error', (err) => lost(c, err));
+    c.on('end', () => lost(c));
+    c.on('notification', (n) => {
+      if (n.channel === channel) onPayload(n.payload ?? '');
+    });
+    try {
+      await c.connect();
+      await c.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
+      if (stopped || client !== c) return void c.end().catch(() => {});
+      delay = 1000;
+      onLive(true);
+    } catch (err) {
+      lost(c, err as Error);
+    }
+  };
+  void connect();
+  return async () => {
+    stopped = true;
+    clearTimeout(timer);
+    const c = client;
+    client = undefined;
+    if (c) {
+      onLive(false);
+      await c.end().catch(() => {});
+    }
+  };
 }

@@ -8,6 +8,7 @@ import * as initial from './migrations/001-initial.js';
 import * as authorization from './migrations/002-authorization.js';
 import * as plugins from './migrations/003-plugins.js';
 import * as consents from './migrations/004-consents.js';
+import * as changeNotifications from './migrations/005-change-notifications.js';
 
 interface Migration {
   readonly name: string;
@@ -20,6 +21,7 @@ const MIGRATIONS: readonly Migration[] = [
   { name: '002-authorization', ...authorization },
   { name: '003-plugins', ...plugins },
   { name: '004-consents', ...consents },
+  { name: '005-change-notifications', ...changeNotifications },
 ];
 
 const source: Knex.MigrationSource<Migration> = {
