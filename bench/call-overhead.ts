@@ -5,8 +5,11 @@
  * process with undici over the same kind of keep-alive pool. Latency one request at a time; throughput with
  * several in flight.
  */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import pg from 'pg';
 import { Agent, request } from 'undici';
-import { expect, figure, median, missed, openBed, OWNER, percentile, post, statementsNote, statementsOf, withCleanup, type BenchResult, type Settings } from './common.js';
+import { expect, figure, median, missed, openBed, OWNER, PG_URL, percentile, post, statementsNote, statementsOf, withCleanup, type BenchResult, type Settings } from './common.js';
 import { startNode } from './processes.js';
 import { hotspots, profileInProcess, withHotspots } from './profile.js';
 
@@ -40,6 +43,37 @@ async function throughput(seconds: number, send: () => Promise<unknown>): Promis
   return done / ((performance.now() - start) / 1000);
 }
 
+/**
+ * Not a floor but a reference: the least any server that runs CALLs must do, written bare. A node:http server
+ * that, per request, reads the account's row through a pg pool (one round trip, as nori does) and sends the same
+ * GET to the peer with undici. nori's throughput against it says what nori itself costs, apart from the hop
+ * through a server and the database read that the direct floor does not have.
+ */
+async function bareProxy(schema: string, peerUrl: string, agent: Agent) {
+  const pool = new pg.Pool({ connectionString: PG_URL, max: 10 });
+  const sql = `SELECT authorization_state, token FROM "${schema}".webaccount WHERE id = $1`;
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      pool
+        .query(sql, [1])
+        .then(() => request(`${peerUrl}/echo?text=${encodeURIComponent(TEXT)}`, { headers: { 'x-api-key': KEY }, dispatcher: agent }))
+        .then(async (r) => res.writeHead(200, { 'content-type': 'text/xml; charset=utf-8' }).end(await r.body.text()))
+        .catch((e: Error) => res.writeHead(500).end(e.message));
+    });
+  });
+  server.keepAliveTimeout = 30_000;
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`,
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+      await pool.end();
+    },
+  };
+}
+
 export const callOverhead = (settings: Settings): Promise<BenchResult> => withCleanup(async (defer) => {
   const peer = defer(await startNode(['bench/call-peer.ts', KEY], {}, (line) => line.startsWith('{"url"')), (p) => p.stop());
   const peerUrl = (JSON.parse(peer.ready) as { url: string }).url;
@@ -70,13 +104,19 @@ export const callOverhead = (settings: Settings): Promise<BenchResult> => withCl
     straight.push(...(await latencies(block, direct)));
   }
   const inProcess = await latencies(settings.quick ? 50 : 500, () => bed.engine.execute(CALL, OWNER));
+  const proxy = defer(await bareProxy(bed.schema, peerUrl, agent), (p) => p.close());
+  const viaProxy = async () => {
+    const r = await post(proxy.url, bed.key, CALL);
+    if (r.status !== 200 || !r.body.includes(TEXT)) throw new Error(`the bare proxy answered ${r.status}: ${r.body.slice(0, 300)}`);
+  };
   const seconds = settings.quick ? 1 : 4;
-  const rates = { nori: [] as number[], direct: [] as number[] };
+  const rates = { nori: [] as number[], direct: [] as number[], proxy: [] as number[] };
   for (let i = 0; i < settings.reps; i++) {
-    for (const side of i % 2 === 0 ? (['nori', 'direct'] as const) : (['direct', 'nori'] as const)) {
-      rates[side].push(await throughput(seconds, side === 'nori' ? viaNori : direct));
+    for (const side of i % 2 === 0 ? (['nori', 'direct', 'proxy'] as const) : (['proxy', 'direct', 'nori'] as const)) {
+      rates[side].push(await throughput(seconds, side === 'nori' ? viaNori : side === 'direct' ? direct : viaProxy));
     }
   }
+  const proxyRps = median(rates.proxy);
   const sql = await statementsOf(bed.engine.database.knex, viaNori);
   const noriRps = median(rates.nori);
   const directRps = median(rates.direct);
@@ -93,6 +133,7 @@ export const callOverhead = (settings: Settings): Promise<BenchResult> => withCl
       engineOnlyMedianMs: median(inProcess),
       noriRps,
       directRps,
+      bareProxyRps: proxyRps,
       statements: sql.length,
     },
     figures: [
@@ -103,6 +144,9 @@ export const callOverhead = (settings: Settings): Promise<BenchResult> => withCl
     notes: [
       `Median of a CALL through engine.execute, without HTTP and the key check: ${median(inProcess).toFixed(2)} ms.`,
       statementsNote('one CALL over HTTP (the API key\'s lookup included)', sql),
+      `Reference, not a target: a bare node:http server that reads the account's row (one round trip) and sends the same GET to the peer runs ${proxyRps.toFixed(0)} CALLs/s, ` +
+        `${(proxyRps / directRps).toFixed(2)}× the direct rate${proxyRps / directRps < 0.7 ? ', itself short of the 0.7× target' : ''}; nori runs ${(noriRps / proxyRps).toFixed(2)}× of that bare server. ` +
+        'The direct floor has neither a hop through a server nor a database read; here the server, PostgreSQL, the peer and the client share two cores.',
     ],
   };
   if (!missed(result)) return result;

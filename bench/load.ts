@@ -5,10 +5,11 @@
  * any failed request, and when the server's memory or open file descriptors keep growing after warm-up.
  * Results: bench/results/load.json. Loopback only.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { cpus, loadavg } from 'node:os';
 import knexFactory from 'knex';
 import { createEngine } from '../src/engine.js';
 import { PUBLIC_URL, startEcho, type Echo } from '../test/helpers/echo.js';
@@ -24,14 +25,40 @@ export interface LoadOptions {
 }
 
 export interface LoadReport {
+  readonly date: string;
+  /** The commit measured, and whether src, schemas or plugins differed from it. */
+  readonly git: { readonly commit: string; readonly dirty: boolean };
+  readonly machine: { readonly cpus: number; readonly loadBefore: readonly number[]; readonly loadAfter: readonly number[] };
   readonly seconds: number;
   readonly concurrency: number;
   readonly requests: number;
   readonly failures: { op: string; detail: string }[];
   readonly latency: Record<string, { count: number; p50: number; p99: number }>;
   readonly samples: { t: number; rssMb: number; fds: number }[];
+  /** After warm-up, from the least-squares line through the samples: RSS growth as a share of its mean, descriptors added. */
   readonly growth: { rss: number; fds: number };
   readonly leak: boolean;
+}
+
+/** The growth over the samples' span of the least-squares line through them: robust to one high or low sample. */
+export function trend(points: readonly { t: number; v: number }[]): number {
+  if (points.length < 2) return 0;
+  const n = points.length;
+  const mt = points.reduce((s, p) => s + p.t, 0) / n;
+  const mv = points.reduce((s, p) => s + p.v, 0) / n;
+  const sxx = points.reduce((s, p) => s + (p.t - mt) ** 2, 0);
+  const slope = sxx === 0 ? 0 : points.reduce((s, p) => s + (p.t - mt) * (p.v - mv), 0) / sxx;
+  return slope * (points[n - 1]!.t - points[0]!.t);
+}
+
+function gitState(): LoadReport['git'] {
+  try {
+    const commit = execFileSync('git', ['rev-parse', 'HEAD'], { encoding: 'utf8' }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'src', 'schemas', 'plugins'], { encoding: 'utf8' }).trim() !== '';
+    return { commit, dirty };
+  } catch {
+    return { commit: 'unknown', dirty: false };
+  }
 }
 
 const freePort = () => new Promise<number>((resolve) => {
@@ -63,6 +90,8 @@ async function waitFor(url: string, ms: number): Promise<void> {
 }
 
 export async function runLoad(options: LoadOptions): Promise<LoadReport> {
+  const date = new Date().toISOString();
+  const loadBefore = loadavg();
   const schema = `nori_load_${randomBytes(3).toString('hex')}`;
   const secret = randomBytes(32).toString('base64');
   const port = await freePort();
@@ -136,16 +165,20 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
     }));
     clearInterval(sampler);
     const warm = samples.filter((s) => s.t >= options.seconds * (options.warmup ?? 0.2));
-    const first = warm[0] ?? samples[0]!;
-    const last = warm.at(-1) ?? samples.at(-1)!;
-    const growth = { rss: Math.round((last.rssMb / first.rssMb - 1) * 1000) / 1000, fds: last.fds - first.fds };
+    const kept = warm.length >= 2 ? warm : samples;
+    const meanRss = kept.reduce((s, x) => s + x.rssMb, 0) / kept.length;
+    const growth = {
+      rss: Math.round((trend(kept.map((x) => ({ t: x.t, v: x.rssMb }))) / meanRss) * 1000) / 1000,
+      fds: Math.round(trend(kept.map((x) => ({ t: x.t, v: x.fds })))),
+    };
     const latency = Object.fromEntries(Object.entries(times).map(([op, t]) => {
       const sorted = [...t].sort((a, b) => a - b);
       return [op, { count: t.length, p50: Math.round(percentile(sorted, 0.5) * 10) / 10, p99: Math.round(percentile(sorted, 0.99) * 10) / 10 }];
     }));
-    // A leak grows with the work done; after warm-up, a quarter more memory or 20 more descriptors is one.
+    // A leak grows with the work done: after warm-up, a trend of a quarter more memory or 20 more descriptors is one.
     const leak = growth.rss > 0.25 || growth.fds > 20;
-    return { seconds: options.seconds, concurrency: options.concurrency, requests: Object.values(times).reduce((s, t) => s + t.length, 0), failures, latency, samples, growth, leak };
+    const machine = { cpus: cpus().length, loadBefore, loadAfter: loadavg() };
+    return { date, git: gitState(), machine, seconds: options.seconds, concurrency: options.concurrency, requests: Object.values(times).reduce((s, t) => s + t.length, 0), failures, latency, samples, growth, leak };
   } finally {
     server.kill('SIGTERM');
     await new Promise((r) => server.once('exit', r));

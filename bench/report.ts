@@ -3,11 +3,12 @@
  * docs/performance.md and docs/performance-throughput.png, written from a results file: the page is
  * regenerated, never edited by hand. `npm run bench:report` renders bench/results/latest.json again.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { chartSvg, renderPng } from './chart.js';
 import { ROOT, type BenchResult, type Figure } from './common.js';
 import { hotspotLine } from './profile.js';
+import type { LoadReport } from './load.js';
 import { INTRO, METHOD } from './report-text.js';
 import type { Results } from './run.js';
 
@@ -78,7 +79,35 @@ function section(b: BenchResult): string {
   ].join('\n');
 }
 
-export function renderMarkdown(results: Results): string {
+/** The last `npm run load` (bench/results/load.json), which runs apart from the benchmarks: ten minutes. */
+export function loadSection(load: LoadReport | undefined): string {
+  if (!load) return '## Load and soak\n\nNo run recorded yet: `npm run load` writes bench/results/load.json.\n';
+  const ops = Object.entries(load.latency).map(([op, l]) => `| ${op} | ${num(l.count)} | ${num(l.p50)} | ${num(l.p99)} |`);
+  const rss = load.samples.map((x) => x.rssMb);
+  const fds = load.samples.map((x) => x.fds);
+  const verdict = load.failures.length === 0 && !load.leak ? 'PASS' : '**FAIL**';
+  return [
+    '## Load and soak',
+    '',
+    `\`npm run load\`: a \`nori serve\` process on PostgreSQL, ${num(load.seconds)} s of a mixed workload at concurrency ${load.concurrency} ` +
+      '(SEARCH 30 %, CREATE 25 %, UPDATE 20 %, CALL to the echo peer 20 %, a whole AUTHORIZE flow through the callback 5 %), from a client ' +
+      'process that also runs the peer. It fails on any failed request, and on a leak: after the first fifth, a trend (the least-squares line ' +
+      'through the samples) of a quarter more memory, or 20 more open descriptors (sockets included).',
+    '',
+    `Last run: ${load.date.slice(0, 16).replace('T', ' ')} UTC, commit \`${load.git.commit.slice(0, 12)}\`${load.git.dirty ? ' with uncommitted changes' : ''}; ` +
+      `${load.machine.cpus} cores, load average ${load.machine.loadBefore.map((l) => l.toFixed(1)).join(' / ')} before and ${load.machine.loadAfter.map((l) => l.toFixed(1)).join(' / ')} after. ` +
+      `**${verdict}**: ${num(load.requests)} requests (${num(load.requests / load.seconds)}/s), ${load.failures.length} failed; ` +
+      `server memory ${num(Math.min(...rss))}–${num(Math.max(...rss))} MB RSS, trend after warm-up ${(load.growth.rss * 100).toFixed(1)} %; ` +
+      `open descriptors ${Math.min(...fds)}–${Math.max(...fds)}, trend ${load.growth.fds >= 0 ? '+' : ''}${load.growth.fds}.`,
+    '',
+    '| request | count | p50 ms | p99 ms |',
+    '| --- | --- | --- | --- |',
+    ...ops,
+    '',
+  ].join('\n');
+}
+
+export function renderMarkdown(results: Results, load?: LoadReport): string {
   const m = results.machine;
   const missedAll = results.benchmarks.flatMap((b) => b.figures.filter((f) => !f.pass).map((f) => ({ b, f })));
   const growth = results.benchmarks.find((b) => b.series);
@@ -100,6 +129,7 @@ export function renderMarkdown(results: Results): string {
       ? missedAll.map(({ b, f }) => `- **${b.title}**, ${f.label}: ${value(f)} against ${target(f)}.${cause(b, f) ? ` Hot spot: ${cause(b, f)}.` : ''}`).join('\n')
       : 'None: every target is met.',
     '',
+    loadSection(load),
     '## Each benchmark',
     '',
     ...results.benchmarks.map(section),
@@ -117,7 +147,10 @@ export function renderSvg(results: Results): string | undefined {
 
 /** Writes docs/performance.md and docs/performance-throughput.png (or into `dir`). */
 export async function renderDocs(results: Results, dir = join(ROOT, 'docs')): Promise<{ markdown: string; png?: string }> {
-  const markdown = renderMarkdown(results);
+  const loadFile = join(ROOT, 'bench/results/load.json');
+  const load = existsSync(loadFile) ? (JSON.parse(readFileSync(loadFile, 'utf8')) as Partial<LoadReport>) : undefined;
+  // A load.json from before the run recorded its date and commit is not shown as if it were current.
+  const markdown = renderMarkdown(results, load?.git ? (load as LoadReport) : undefined);
   writeFileSync(join(dir, 'performance.md'), markdown);
   const svg = renderSvg(results);
   if (!svg) return { markdown };
