@@ -146,7 +146,7 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
   const callConfig = { ...DEFAULT_CALLS, ...options.calls };
   const authConfig = { ...DEFAULT_AUTH, blockPrivateTargets: callConfig.blockPrivateTargets, ...options.authorization };
   const { rows: [{ schema }] } = (await knex.raw('SELECT current_schema() AS schema')) as { rows: [{ schema: string }] };
-  const changes = await createChangeFeed(database, schema);
+  const changes = await createChangeFeed(database, schema, () => logger.warn('the tables do not announce their changes (migration 005 has not run): WEBAPIs and API keys are read on every request'));
   const keyCache = changes.cache<LiveKey>('nori_api_keys');
   const loadApi = createApiLoader({ keyring, registry: plugins, timeoutMs: authConfig.providerTimeoutMs, cache: changes.cache('webapi') });
   const http = createHttpClient({ maxResponseBytes: callConfig.maxResponseBytes, blockPrivateTargets: callConfig.blockPrivateTargets ?? false });

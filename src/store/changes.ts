@@ -39,11 +39,30 @@ interface Entry<V> {
   readonly expires: number;
 }
 
+/** Caches nothing: for a database whose tables do not announce their changes. */
+const NO_FEED: ChangeFeed = {
+  live: false,
+  cache: () => ({ get: (_key, load) => load() }),
+  changed: () => {},
+  sync: async () => {},
+  close: async () => {},
+};
+
 /**
  * Starts listening. `schema` is the schema of nori's tables: several nori databases can share one PostgreSQL
- * database in different schemas, and the changes of the others are ignored.
+ * database in different schemas, and the changes of the others are ignored. Without the triggers of migration
+ * 005 (an engine started with `migrate: false` on an older database) nothing is cached: `onNoTriggers` says so.
  */
-export async function createChangeFeed(db: Database, schema: string): Promise<ChangeFeed> {
+export async function createChangeFeed(db: Database, schema: string, onNoTriggers: () => void = () => {}): Promise<ChangeFeed> {
+  const { rows } = (await db.knex.raw(
+    `SELECT count(*)::int AS n FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace s ON s.oid = c.relnamespace
+     WHERE t.tgname = 'nori_notify_change' AND s.nspname = ? AND c.relname IN ('webapi', 'nori_api_keys')`,
+    [schema],
+  )) as { rows: { n: number }[] };
+  if (rows[0]!.n < 2) {
+    onNoTriggers();
+    return NO_FEED;
+  }
   let live = false;
   /** Bumped by every change and every loss of the feed: a load that straddles one is not kept. */
   const generations = new Map<WatchedTable, number>();

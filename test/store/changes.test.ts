@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import knexFactory, { type Knex } from 'knex';
+import pino from 'pino';
+import { createEngine } from '../../src/engine.js';
 import { encodeMap } from '../../src/field-types.js';
-import { ADMIN, ALICE, PG_URL, TEST_DB, useEngine } from '../helpers/engine.js';
+import { ADMIN, ALICE, PG_URL, TEST_DB, TEST_KEY, useEngine } from '../helpers/engine.js';
 import { authorizedAccount, call, ECHO_PLUGINS, PUBLIC_URL, seedEchoApi, startEcho, type Echo } from '../helpers/echo.js';
 import { callResult, q, textAt } from '../helpers/xml.js';
 
@@ -116,6 +118,26 @@ describe('caches kept by change notifications (WEBAPIs, API keys)', function () 
   });
 
   if (TEST_DB === 'postgres') {
+    it('caches nothing on tables that do not announce their changes (migrations not run)', async () => {
+      const { rows } = (await t.engine.database.knex.raw('SELECT current_schema() AS s')) as { rows: { s: string }[] };
+      await t.engine.database.knex.raw('DROP TRIGGER nori_notify_change ON webapi');
+      try {
+        const older = await createEngine({ database: { url: PG_URL, schema: rows[0]!.s, poolSize: 2 }, secretKeys: [TEST_KEY], migrate: false, logger: pino({ level: 'silent' }) });
+        try {
+          assert.equal(older.changes.live, false);
+          const a = await older.keys.create({ contactId: 2 });
+          const asked = await statementsOn(older.database.knex, 'nori_api_keys', async () => {
+            for (let i = 0; i < 3; i++) assert.equal((await older.authenticate(a.key))?.contactId, 2);
+          });
+          assert.equal(asked.length, 3);
+        } finally {
+          await older.close();
+        }
+      } finally {
+        await t.engine.database.knex.raw('CREATE TRIGGER nori_notify_change AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON webapi FOR EACH STATEMENT EXECUTE FUNCTION nori_notify_change()');
+      }
+    });
+
     it('caches nothing while the notification connection is lost, and resumes once it is back', async () => {
       const knex = t.engine.database.knex;
       const a = await t.engine.keys.create({ contactId: 2 });
