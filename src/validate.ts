@@ -24,6 +24,10 @@ const TEXT_OPERATORS: ReadonlySet<string> = new Set(['starts-with', 'contains'])
 const ORDER_OPERATORS: ReadonlySet<string> = new Set(['GT', 'GT=', 'LT', 'LT=', 'between']);
 const TEXT_TYPES: ReadonlySet<string> = new Set(['text', 'url', 'enum', 'reference']);
 const ID_VERBS: ReadonlySet<Verb> = new Set(['GET', 'UPDATE', 'DELETE', 'KILL', 'AUTHORIZE', 'CALL']);
+const VERB_NAMES: ReadonlySet<string> = new Set(VERBS);
+const NONE: readonly string[] = [];
+const ID_ONLY: readonly string[] = ['ID'];
+const NAME_ONLY: readonly string[] = ['name'];
 const CHILDREN: Readonly<Record<Verb, readonly string[]>> = {
   CREATE: [], GET: ['RETURN'], SEARCH: ['PAGINATE', 'SORT', 'RETURN'], COUNT: [], UPDATE: [], DELETE: [], KILL: [], AUTHORIZE: [], CALL: [],
 };
@@ -38,14 +42,16 @@ const fail = (code: Failure['code'], params: Failure['params'], node: XmlNode): 
   throw new Invalid(failure(code, params, at(node)));
 };
 
+// These two run on every element of every command: a for-in over the (null-prototype) attributes and the
+// empty-text test spare the array and the trimmed copy most elements would otherwise cost.
 function checkAttributes(node: XmlNode, allowed: readonly string[]): void {
-  for (const name of Object.keys(node.attributes)) {
+  for (const name in node.attributes) {
     if (!allowed.includes(name)) fail('UNKNOWN_ATTRIBUTE', { tag: node.name, name }, node);
   }
 }
 
 function checkNoText(node: XmlNode): void {
-  if (node.text.trim() !== '') fail('UNEXPECTED_TEXT', { parent: node.name, text: node.text.trim().slice(0, 40) }, node);
+  if (node.text !== '' && node.text.trim() !== '') fail('UNEXPECTED_TEXT', { parent: node.name, text: node.text.trim().slice(0, 40) }, node);
 }
 
 /** The field a name means; own keys only, so `constructor` or `__proto__` names no field. */
@@ -101,16 +107,30 @@ function readMap(field: string, def: FieldDef, node: XmlNode): FieldValue {
   return stored;
 }
 
+const requiredByElement = new WeakMap<ElementDef, readonly string[]>();
+
+/** The fields a CREATE of `element` must give, in the schema's order; worked out once per element. */
+function requiredFields(element: ElementDef): readonly string[] {
+  let required = requiredByElement.get(element);
+  if (required === undefined) {
+    required = Object.entries(element.fields).filter(([, def]) => def.required).map(([field]) => field);
+    requiredByElement.set(element, required);
+  }
+  return required;
+}
+
 /** CREATE and UPDATE: one INFO whose children are writable fields. */
 function parseValues(verb: 'CREATE' | 'UPDATE', element: ElementDef, info: XmlNode) {
-  checkAttributes(info, []);
+  checkAttributes(info, NONE);
   checkNoText(info);
   const values = new Map<string, FieldValue>();
   let unmodifiedSince: { date: Date; toSecond: boolean } | undefined;
   let stateEvent: AuthEvent | undefined;
   for (const child of info.children) {
-    const [field, def] = fieldOf(element, child);
-    checkAttributes(child, []);
+    const field = child.name;
+    const def = fieldDef(element, field);
+    if (!def) return fail('UNKNOWN_FIELD', { element: element.name, name: field }, child);
+    checkAttributes(child, NONE);
     if (def.type === 'map') {
       if (values.has(field)) fail('DUPLICATE_FIELD', { field }, child);
       values.set(field, readMap(field, def, child));
@@ -136,8 +156,8 @@ function parseValues(verb: 'CREATE' | 'UPDATE', element: ElementDef, info: XmlNo
     values.set(field, v);
   }
   if (verb === 'CREATE') {
-    for (const [field, def] of Object.entries(element.fields)) {
-      if (def.required && !values.has(field)) fail('MISSING_FIELD', { element: element.name, field }, info);
+    for (const field of requiredFields(element)) {
+      if (!values.has(field)) fail('MISSING_FIELD', { element: element.name, field }, info);
     }
   }
   return { values, unmodifiedSince, stateEvent };
@@ -260,60 +280,77 @@ function parseSort(element: ElementDef, node: XmlNode): Sort {
 }
 
 function buildCommand(node: XmlNode, options: ValidateOptions): Command {
-  if (!(VERBS as readonly string[]).includes(node.name)) fail('UNKNOWN_VERB', { name: node.name }, node);
+  if (!VERB_NAMES.has(node.name)) fail('UNKNOWN_VERB', { name: node.name }, node);
   const verb = node.name as Verb;
-  checkAttributes(node, ['name']);
+  checkAttributes(node, NAME_ONLY);
   checkNoText(node);
   const name = node.attributes.name;
   const extras = CHILDREN[verb];
-  const elementNodes = node.children.filter((c) => !extras.includes(c.name));
-  if (elementNodes.length !== 1) {
-    if (!elementNodes.length) fail('MISSING_ELEMENT', { parent: verb, expected: 'one <WEBAPI> or <WEBACCOUNT>' }, node);
-    fail('UNEXPECTED_ELEMENT', { name: elementNodes[1]!.name, parent: verb, expected: 'one element per command' }, elementNodes[1]!);
+  // Every command runs through here: the checks below walk the children in place rather than filtering copies.
+  let elementNode: XmlNode | undefined;
+  for (const c of node.children) {
+    if (extras.includes(c.name)) continue;
+    if (elementNode !== undefined) fail('UNEXPECTED_ELEMENT', { name: c.name, parent: verb, expected: 'one element per command' }, c);
+    elementNode = c;
   }
-  const elementNode = elementNodes[0]!;
+  if (elementNode === undefined) return fail('MISSING_ELEMENT', { parent: verb, expected: 'one <WEBAPI> or <WEBACCOUNT>' }, node);
   const element = ELEMENTS.get(elementNode.name);
   if (!element) return fail('UNKNOWN_ELEMENT', { name: elementNode.name }, elementNode);
-  const base = { name, element, at: at(node) };
+  const where = at(node);
   const ids = ID_VERBS.has(verb) ? parseIds(elementNode, verb, options) : [];
-  if (verb === 'CALL') return { ...base, verb, ids, ...parseCall(elementNode, ids) };
-  if (verb === 'AUTHORIZE') return { ...base, verb, ids, returnUrl: parseAuthorize(elementNode, ids) };
-  checkAttributes(elementNode, ID_VERBS.has(verb) ? ['ID'] : []);
+  if (verb === 'CALL') return { name, element, at: where, verb, ids, ...parseCall(elementNode, ids) };
+  if (verb === 'AUTHORIZE') return { name, element, at: where, verb, ids, returnUrl: parseAuthorize(elementNode, ids) };
+  checkAttributes(elementNode, ID_VERBS.has(verb) ? ID_ONLY : NONE);
   checkNoText(elementNode);
 
-  const infos = elementNode.children.filter((c) => c.name === 'INFO');
-  const returns = [...node.children, ...elementNode.children].filter((c) => c.name === 'RETURN');
+  // A RETURN may sit in the command (GET, SEARCH) or in its element; the command's come first.
+  let info: XmlNode | undefined;
+  let secondInfo: XmlNode | undefined;
+  let returned: XmlNode | undefined;
+  let secondReturn: XmlNode | undefined;
+  if (extras.includes('RETURN')) {
+    for (const c of node.children) {
+      if (c.name !== 'RETURN') continue;
+      if (returned === undefined) returned = c;
+      else secondReturn ??= c;
+    }
+  }
   for (const c of elementNode.children) {
     const allowedHere = c.name === 'INFO' ? verb !== 'GET' && verb !== 'DELETE' && verb !== 'KILL' : c.name === 'RETURN' && extras.includes('RETURN');
     if (!allowedHere) fail('UNEXPECTED_ELEMENT', { name: c.name, parent: elementNode.name, expected: verb === 'GET' ? '<RETURN>' : '<INFO>' }, c);
+    if (c.name === 'INFO') {
+      if (info === undefined) info = c;
+      else secondInfo ??= c;
+    } else if (returned === undefined) returned = c;
+    else secondReturn ??= c;
   }
-  if (returns.length > 1) fail('UNEXPECTED_ELEMENT', { name: 'RETURN', parent: verb, expected: 'one <RETURN>' }, returns[1]!);
-  const returned = returns[0] ? parseReturn(element, returns[0]) : undefined;
-  const fields = returned?.fields;
-  const history = returned?.history ?? false;
+  if (secondReturn) fail('UNEXPECTED_ELEMENT', { name: 'RETURN', parent: verb, expected: 'one <RETURN>' }, secondReturn);
+  const ret = returned ? parseReturn(element, returned) : undefined;
+  const fields = ret?.fields;
+  const history = ret?.history ?? false;
 
   switch (verb) {
     case 'CREATE':
     case 'UPDATE': {
-      if (infos.length !== 1) fail(infos.length ? 'UNEXPECTED_ELEMENT' : 'MISSING_ELEMENT', { name: 'INFO', parent: elementNode.name, expected: 'one <INFO>' }, infos[1] ?? elementNode);
-      const { values, unmodifiedSince, stateEvent } = parseValues(verb, element, infos[0]!);
-      if (verb === 'CREATE') return { ...base, verb, values };
-      if (!values.size && !stateEvent) fail('MISSING_ELEMENT', { parent: 'INFO', expected: 'at least one field to update' }, infos[0]!);
-      return { ...base, verb, ids, values, unmodifiedSince, stateEvent };
+      if (info === undefined || secondInfo) fail(secondInfo ? 'UNEXPECTED_ELEMENT' : 'MISSING_ELEMENT', { name: 'INFO', parent: elementNode.name, expected: 'one <INFO>' }, secondInfo ?? elementNode);
+      const { values, unmodifiedSince, stateEvent } = parseValues(verb, element, info!);
+      if (verb === 'CREATE') return { name, element, at: where, verb, values };
+      if (!values.size && !stateEvent) fail('MISSING_ELEMENT', { parent: 'INFO', expected: 'at least one field to update' }, info!);
+      return { name, element, at: where, verb, ids, values, unmodifiedSince, stateEvent };
     }
     case 'GET':
-      return { ...base, verb, ids, fields, history };
+      return { name, element, at: where, verb, ids, fields, history };
     case 'DELETE':
     case 'KILL':
-      return { ...base, verb, ids };
+      return { name, element, at: where, verb, ids };
     case 'SEARCH':
     case 'COUNT': {
-      const blocks = infos.map((info) => {
-        checkAttributes(info, []);
+      const blocks = elementNode.children.filter((c) => c.name === 'INFO').map((info) => {
+        checkAttributes(info, NONE);
         checkNoText(info);
         return info.children.map((c) => parseCriterion(element, c));
       });
-      if (verb === 'COUNT') return { ...base, verb, blocks };
+      if (verb === 'COUNT') return { name, element, at: where, verb, blocks };
       const paginates = node.children.filter((c) => c.name === 'PAGINATE');
       if (paginates.length > 1) fail('UNEXPECTED_ELEMENT', { name: 'PAGINATE', parent: verb, expected: 'one <PAGINATE>' }, paginates[1]!);
       const paginate = paginates[0];
@@ -321,7 +358,7 @@ function buildCommand(node: XmlNode, options: ValidateOptions): Command {
       const display = paginate ? intAttribute(paginate, 'display', options.maxPageSize, options.maxPageSize) : options.maxPageSize;
       const page = paginate ? intAttribute(paginate, 'page', 1, 1_000_000) : 1;
       const sort = node.children.filter((c) => c.name === 'SORT').map((c) => parseSort(element, c));
-      return { ...base, verb, blocks, sort, display, page, fields, history };
+      return { name, element, at: where, verb, blocks, sort, display, page, fields, history };
     }
   }
 }
