@@ -11,7 +11,7 @@ import { CLIENT_EVENTS, type AuthEvent } from './auth/state-machine.js';
 import { failure, type Failure } from './errors.js';
 import { MAP_KEY, encodeMap, isReadError, readValue, type FieldValue } from './field-types.js';
 import type { Criterion, Operator, Sort } from './store/elements.js';
-import type { XmlNode } from './xml/parse.js';
+import { NO_ATTRIBUTES, type XmlNode } from './xml/parse.js';
 
 export interface ValidateOptions {
   readonly maxPageSize: number;
@@ -42,9 +42,10 @@ const fail = (code: Failure['code'], params: Failure['params'], node: XmlNode): 
   throw new Invalid(failure(code, params, at(node)));
 };
 
-// These two run on every element of every command: a for-in over the (null-prototype) attributes and the
-// empty-text test spare the array and the trimmed copy most elements would otherwise cost.
+// These two run on every element of every command: the parser's shared NO_ATTRIBUTES and the empty-text
+// test spare the key walk and the trimmed copy most elements would otherwise cost.
 function checkAttributes(node: XmlNode, allowed: readonly string[]): void {
+  if (node.attributes === NO_ATTRIBUTES) return;
   for (const name in node.attributes) {
     if (!allowed.includes(name)) fail('UNKNOWN_ATTRIBUTE', { tag: node.name, name }, node);
   }
@@ -54,15 +55,47 @@ function checkNoText(node: XmlNode): void {
   if (node.text !== '' && node.text.trim() !== '') fail('UNEXPECTED_TEXT', { parent: node.name, text: node.text.trim().slice(0, 40) }, node);
 }
 
-/** The field a name means; own keys only, so `constructor` or `__proto__` names no field. */
+/**
+ * A field as validation finds it: `name` is the schema's own string, which the commands keep as their keys,
+ * rather than the parser's copy of it, which would cost each command its own.
+ */
+interface Field {
+  readonly name: string;
+  readonly def: FieldDef;
+}
+
+/** What validation looks up in an element's definition, worked out once per element. */
+interface Lookup {
+  /** The fields by name: a Map, so `constructor` or `__proto__` names no field. */
+  readonly fields: ReadonlyMap<string, Field>;
+  /** The fields a CREATE must give, in the schema's order. */
+  readonly required: readonly string[];
+}
+
+const lookups = new WeakMap<ElementDef, Lookup>();
+
+function lookup(element: ElementDef): Lookup {
+  let found = lookups.get(element);
+  if (found === undefined) {
+    const entries = Object.entries(element.fields);
+    found = {
+      fields: new Map(entries.map(([name, def]) => [name, { name, def }])),
+      required: entries.filter(([, def]) => def.required).map(([name]) => name),
+    };
+    lookups.set(element, found);
+  }
+  return found;
+}
+
+/** The field a name means. */
 function fieldDef(element: ElementDef, name: string): FieldDef | undefined {
-  return Object.hasOwn(element.fields, name) ? element.fields[name] : undefined;
+  return lookup(element).fields.get(name)?.def;
 }
 
 function fieldOf(element: ElementDef, node: XmlNode): [string, FieldDef] {
-  const def = fieldDef(element, node.name);
-  if (!def) return fail('UNKNOWN_FIELD', { element: element.name, name: node.name }, node);
-  return [node.name, def];
+  const found = lookup(element).fields.get(node.name);
+  if (!found) return fail('UNKNOWN_FIELD', { element: element.name, name: node.name }, node);
+  return [found.name, found.def];
 }
 
 function value(def: FieldDef, field: string, text: string, node: XmlNode): FieldValue {
@@ -107,29 +140,18 @@ function readMap(field: string, def: FieldDef, node: XmlNode): FieldValue {
   return stored;
 }
 
-const requiredByElement = new WeakMap<ElementDef, readonly string[]>();
-
-/** The fields a CREATE of `element` must give, in the schema's order; worked out once per element. */
-function requiredFields(element: ElementDef): readonly string[] {
-  let required = requiredByElement.get(element);
-  if (required === undefined) {
-    required = Object.entries(element.fields).filter(([, def]) => def.required).map(([field]) => field);
-    requiredByElement.set(element, required);
-  }
-  return required;
-}
-
 /** CREATE and UPDATE: one INFO whose children are writable fields. */
 function parseValues(verb: 'CREATE' | 'UPDATE', element: ElementDef, info: XmlNode) {
   checkAttributes(info, NONE);
   checkNoText(info);
+  const { fields, required } = lookup(element);
   const values = new Map<string, FieldValue>();
   let unmodifiedSince: { date: Date; toSecond: boolean } | undefined;
   let stateEvent: AuthEvent | undefined;
   for (const child of info.children) {
-    const field = child.name;
-    const def = fieldDef(element, field);
-    if (!def) return fail('UNKNOWN_FIELD', { element: element.name, name: field }, child);
+    const found = fields.get(child.name);
+    if (!found) return fail('UNKNOWN_FIELD', { element: element.name, name: child.name }, child);
+    const { name: field, def } = found;
     checkAttributes(child, NONE);
     if (def.type === 'map') {
       if (values.has(field)) fail('DUPLICATE_FIELD', { field }, child);
@@ -156,7 +178,7 @@ function parseValues(verb: 'CREATE' | 'UPDATE', element: ElementDef, info: XmlNo
     values.set(field, v);
   }
   if (verb === 'CREATE') {
-    for (const field of requiredFields(element)) {
+    for (const field of required) {
       if (!values.has(field)) fail('MISSING_FIELD', { element: element.name, field }, info);
     }
   }
