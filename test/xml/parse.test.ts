@@ -41,6 +41,27 @@ describe('xml/parse', () => {
       xml: Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('<A b="é">ü</A>')]),
       expect: { name: 'A', attributes: { b: 'é' }, text: 'ü', at: [1, 1], children: [] },
     },
+    {
+      name: 'positions across CR LF, a lone CR, astral characters and line breaks inside start tags',
+      xml: '<A>\r\n<B/>\r<C/>\n\u{1F600}<D/><E\nx="1"/><F\r\n/></A>',
+      expect: { name: 'A', attributes: {}, text: '\n\n\n\u{1F600}', at: [1, 1], children: [
+        { name: 'B', attributes: {}, text: '', at: [2, 1], children: [] },
+        { name: 'C', attributes: {}, text: '', at: [3, 1], children: [] },
+        { name: 'D', attributes: {}, text: '', at: [4, 2], children: [] },
+        { name: 'E', attributes: { x: '1' }, text: '', at: [4, 6], children: [] },
+        { name: 'F', attributes: {}, text: '', at: [5, 8], children: [] },
+      ] },
+    },
+    {
+      name: 'positions of XML 1.1, whose lines also break at NEL, LS and CR NEL',
+      xml: '<?xml version="1.1"?><A>\u0085<B/>\u2028<C/>\r\u0085<D/><E\u0085x="1"/></A>',
+      expect: { name: 'A', attributes: {}, text: '\n\n\n', at: [1, 22], children: [
+        { name: 'B', attributes: {}, text: '', at: [2, 1], children: [] },
+        { name: 'C', attributes: {}, text: '', at: [3, 1], children: [] },
+        { name: 'D', attributes: {}, text: '', at: [4, 1], children: [] },
+        { name: 'E', attributes: { x: '1' }, text: '', at: [4, 5], children: [] },
+      ] },
+    },
   ];
   for (const row of accepted) {
     it(`accepts ${row.name}`, () => assert.deepEqual(plain(parseXml(row.xml)), row.expect));
