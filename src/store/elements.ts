@@ -7,6 +7,7 @@ import type { Knex } from 'knex';
 import { columnOf, type ElementDef, type FieldDef } from '../../schemas/types.js';
 import type { FieldValue } from '../field-types.js';
 import type { Principal } from '../principal.js';
+import { selectRows } from './prepared.js';
 import type { Keyring } from './secrets.js';
 
 /** A stored element by field name; secret fields are never read into it. */
@@ -81,15 +82,35 @@ export async function insertElements(trx: Knex, element: ElementDef, rows: reado
   return ids;
 }
 
+// The SQL of a read by IDs, by element, extra columns, lock and number of IDs: a GET by ID is most requests and
+// a CALL reads its account, and building the same statement with the query builder each time cost as much as
+// the rest of nori's share of a small GET. Lists of up to 16 IDs are kept and prepared (store/prepared.ts);
+// longer ones, rarer and of up to a thousand lengths, are built each time and not prepared.
+const byIdsSql = new WeakMap<ElementDef, Map<string, string>>();
+const KEPT_IDS = 16;
+
+function selectByIdsSql(knex: Knex, element: ElementDef, count: number, forUpdate: boolean, extra: readonly string[] = []): string {
+  let sqls = byIdsSql.get(element);
+  if (!sqls) byIdsSql.set(element, (sqls = new Map()));
+  const key = `${count}${forUpdate ? 'u' : ''}${extra.join(',')}`;
+  let sql = sqls.get(key);
+  if (sql === undefined) {
+    const columns = [...new Set([...readable(element).map(([, c]) => c), ...extra])];
+    const q = knex(element.table).select(columns).whereIn('id', new Array<number>(count).fill(0)).orderBy('id');
+    if (forUpdate) q.forUpdate();
+    sql = q.toSQL().sql;
+    if (count <= KEPT_IDS) sqls.set(key, sql);
+  }
+  return sql;
+}
+
 export async function selectByIds(trx: Knex, element: ElementDef, ids: readonly number[], forUpdate = false): Promise<Row[]> {
-  const q = trx(element.table).select(readable(element).map(([, c]) => c)).whereIn('id', ids).orderBy('id');
-  if (forUpdate) q.forUpdate();
-  return (await q).map((r: Record<string, unknown>) => toRow(element, r));
+  return (await selectRows(trx, selectByIdsSql(trx, element, ids.length, forUpdate), ids, ids.length <= KEPT_IDS)).map((r) => toRow(element, r));
 }
 
 /** selectByIds, with more columns read raw beside each row (a secret stays encrypted): one query where two were. */
 export async function selectByIdsWith<C extends string>(knex: Knex, element: ElementDef, ids: readonly number[], columns: readonly C[]): Promise<{ row: Row; raw: Record<C, unknown> }[]> {
-  const records = (await knex(element.table).select([...new Set([...readable(element).map(([, c]) => c), ...columns])]).whereIn('id', ids).orderBy('id')) as Record<string, unknown>[];
+  const records = await selectRows(knex, selectByIdsSql(knex, element, ids.length, false, columns), ids, ids.length <= KEPT_IDS);
   return records.map((r) => ({ row: toRow(element, r), raw: r as Record<C, unknown> }));
 }
 
