@@ -97,18 +97,21 @@ export const callOverhead = (settings: Settings): Promise<BenchResult> => withCl
   settings.log(`call: ${n} sequential requests each side, then ${IN_FLIGHT} in flight, ${settings.reps} runs each`);
   await latencies(settings.quick ? 20 : 300, viaNori);
   await latencies(settings.quick ? 20 : 300, direct);
-  const nori: number[] = [];
-  const straight: number[] = [];
-  for (let i = 0; i < n; i += block) {
-    nori.push(...(await latencies(block, viaNori)));
-    straight.push(...(await latencies(block, direct)));
-  }
-  const inProcess = await latencies(settings.quick ? 50 : 500, () => bed.engine.execute(CALL, OWNER));
   const proxy = defer(await bareProxy(bed.schema, peerUrl, agent), (p) => p.close());
   const viaProxy = async () => {
     const r = await post(proxy.url, bed.key, CALL);
     if (r.status !== 200 || !r.body.includes(TEXT)) throw new Error(`the bare proxy answered ${r.status}: ${r.body.slice(0, 300)}`);
   };
+  await latencies(settings.quick ? 20 : 300, viaProxy);
+  const nori: number[] = [];
+  const straight: number[] = [];
+  const proxied: number[] = [];
+  for (let i = 0; i < n; i += block) {
+    nori.push(...(await latencies(block, viaNori)));
+    straight.push(...(await latencies(block, direct)));
+    proxied.push(...(await latencies(block, viaProxy)));
+  }
+  const inProcess = await latencies(settings.quick ? 50 : 500, () => bed.engine.execute(CALL, OWNER));
   const seconds = settings.quick ? 1 : 4;
   const rates = { nori: [] as number[], direct: [] as number[], proxy: [] as number[] };
   for (let i = 0; i < settings.reps; i++) {
@@ -133,6 +136,8 @@ export const callOverhead = (settings: Settings): Promise<BenchResult> => withCl
       directMedianMs: median(straight),
       directP99Ms: percentile(straight, 99),
       engineOnlyMedianMs: median(inProcess),
+      bareProxyMedianMs: median(proxied),
+      bareProxyP99Ms: percentile(proxied, 99),
       noriRps,
       directRps,
       bareProxyRps: proxyRps,
@@ -145,6 +150,9 @@ export const callOverhead = (settings: Settings): Promise<BenchResult> => withCl
     ],
     notes: [
       `Median of a CALL through engine.execute, without HTTP and the key check: ${median(inProcess).toFixed(2)} ms.`,
+      `Reference, not a target: through the bare server below (one hop, one database read, nothing else), the median latency added is ` +
+        `${(median(proxied) - median(straight)).toFixed(2)} ms and the p99 ${(percentile(proxied, 99) - percentile(straight, 99)).toFixed(2)} ms; ` +
+        `nori adds ${(median(nori) - median(proxied)).toFixed(2)} ms at the median beyond it.`,
       statementsNote('one CALL over HTTP (the API key\'s lookup included)', sql),
       `Reference, not a target: a bare node:http server that reads the account's row (one round trip) and sends the same GET to the peer runs ${proxyRps.toFixed(0)} CALLs/s, ` +
         `${(proxyRps / directRps).toFixed(2)}× the direct rate${proxyRps / directRps < 0.7 ? ', itself short of the 0.7× target' : ''}; nori runs ${(noriRps / proxyRps).toFixed(2)}× of that bare server. ` +
@@ -154,5 +162,5 @@ export const callOverhead = (settings: Settings): Promise<BenchResult> => withCl
   if (!missed(result)) return result;
   const profile = await profileInProcess(() => throughput(seconds, viaNori));
   const found = hotspots(profile, `${seconds} s of CALLs ${IN_FLIGHT} in flight, in the server's (and client's) process`);
-  return withHotspots(result, found, `${sql.length} PostgreSQL round trips per CALL before the service is called`);
+  return withHotspots(result, found, `${sql.length} PostgreSQL round trip${sql.length === 1 ? '' : 's'} per CALL before the service is called (the account's state and token, read fresh so that a revocation holds at once)`);
 });

@@ -5,13 +5,17 @@
  * batch into a Buffer, as the HTTP layer hands it over. Prints one JSON line.
  *   time-nori <file> <passes>    the engine's parse and validation, after one warm-up pass: ms of each pass
  *   time-saxes <file> <passes>   decode and one bare saxes pass, the same way
+ *   time-parse <file> <passes>   parseXml alone, each command dropped as it closes
+ *   time-drop <file> <passes>    parseXml validating each command, then dropping it
  *   memory <file>                parse and validate, then build the RESPONSE its CREATEs get: peak RSS, and
  *                                the heap the commands and the answers keep
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { Answer } from '../src/outcome.js';
 import { buildResponse } from '../src/xml/build.js';
-import { parseAndValidate, saxesCount } from './xml.js';
+import { validateCommand } from '../src/validate.js';
+import { parseXml } from '../src/xml/parse.js';
+import { BIG_LIMITS, parseAndValidate, saxesCount } from './xml.js';
 
 const gc = (globalThis as { gc?: () => void }).gc;
 if (!gc) throw new Error('run with --expose-gc');
@@ -81,6 +85,8 @@ function memory() {
 // Out of the module's own evaluation first: a --cpu-prof profile leaves module loading out by its stack.
 await new Promise((resolve) => setImmediate(resolve));
 if (mode === 'time-nori') console.log(JSON.stringify(time(() => parseAndValidate(body))));
+else if (mode === 'time-parse') console.log(JSON.stringify(time(() => parseXml(body, BIG_LIMITS, () => {}))));
+else if (mode === 'time-drop') console.log(JSON.stringify(time(() => parseXml(body, BIG_LIMITS, (node) => void validateCommand(node, { maxPageSize: 1000, maxIds: 1000 })))));
 else if (mode === 'time-saxes') console.log(JSON.stringify(time(() => saxesCount(body.toString('utf8')))));
 else if (mode === 'memory') console.log(JSON.stringify(memory()));
 else throw new Error(`unknown mode ${mode}`);

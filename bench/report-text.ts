@@ -40,13 +40,18 @@ numbers; it never asserts a speed.
    handlers one side installs slow the other down when they share a process. Memory: peak RSS of a fresh process
    that parses, validates and builds the RESPONSE for a 5, 10 and 20 MB batch, against the batch and the
    response it must hold (at most 2× their size), and per batch MB from the smallest to the largest (at most
-   1.1×, so that it grows no faster than the batch).
+   1.1×, so that it grows no faster than the batch). Where nori's time goes is measured the same way: the parse
+   alone, then with each command validated and dropped, then validated and kept for the run, as the engine must.
 4. **Small requests**: autocannon (a child process, 10 keep-alive connections) POSTs a one-command GET to nori;
    the floor is a bare \`node:http\` server that runs the same SELECT through a \`pg\` pool of the same size and
-   sends the same bytes (checked), with no API key and no transaction.
+   sends the same bytes (checked), with no API key and no transaction. nori's read is a named prepared
+   statement (planned once per connection); beside the floor, the same bare server preparing its statement too
+   is measured as a reference.
 5. **CALL overhead**: a CALL through nori over HTTP to a peer process on 127.0.0.1 (\`bench/plugins/bench\`, an
    API key in a header, authorized through its \`checkKey\`); the floor is the same request sent straight to
-   the peer from the same process with undici, through a keep-alive pool set up as nori's.
+   the peer from the same process with undici, through a keep-alive pool set up as nori's. As a reference, a
+   bare \`node:http\` server that reads the account's row (one round trip) and sends the same request to the
+   peer: the least any server that runs CALLs must add, measured in the same turns.
 6. **Growth**: batches of 1,000, 10,000 and 100,000 CREATEs to a \`nori serve\` child process configured
    through the environment; time and peak memory must grow no faster than the work (10× the commands, at most
    11× the time, 11× the memory). Then a stream of 1,000-command batches, four in flight, through two

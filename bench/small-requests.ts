@@ -37,14 +37,18 @@ export async function cannon(url: string, seconds: number, headers: Record<strin
   return { rps: r.requests.total / r.duration, p99: r.latency.p99 };
 }
 
-/** The floor: node:http, one pooled SELECT by id, the same bytes nori sends. */
-async function bareServer(schema: string) {
+/**
+ * The floor: node:http, one pooled SELECT by id, the same bytes nori sends. With `prepared`, the statement is a
+ * named one, planned once per connection as nori's is (src/store/prepared.ts): a reference, not the floor.
+ */
+async function bareServer(schema: string, prepared = false) {
   const pool = new pg.Pool({ connectionString: PG_URL, max: 10 });
-  const sql = `SELECT ${ACCOUNT_COLUMNS.map((c) => `"${c}"`).join(', ')} FROM "${schema}".webaccount WHERE id = $1`;
+  const text = `SELECT ${ACCOUNT_COLUMNS.map((c) => `"${c}"`).join(', ')} FROM "${schema}".webaccount WHERE id = $1`;
+  const query = prepared ? { name: 'bench_get', text, values: [1] } : { text, values: [1] };
   const server = createServer((req, res) => {
     req.resume();
     req.on('end', () => {
-      pool.query(sql, [1]).then(
+      pool.query(query).then(
         ({ rows }) => res.writeHead(200, { 'content-type': 'text/xml; charset=utf-8' }).end(resultsXml('GET', rows, { hits: rows.length })),
         (e: Error) => res.writeHead(500).end(e.message),
       );
@@ -66,27 +70,29 @@ export const smallRequests = (settings: Settings): Promise<BenchResult> => withC
   const seconds = settings.quick ? 1 : 6;
   const bed = defer(await openBed(), (b) => b.close());
   const bare = defer(await bareServer(bed.schema), (b) => b.close());
+  const barePrepared = defer(await bareServer(bed.schema, true), (b) => b.close());
   await seedAccounts(bed.engine.database.knex, 1);
   const headers = { 'content-type': 'application/xml', authorization: `Bearer ${bed.key}` };
   const noriBody = (await post(bed.url, bed.key, GET)).body;
   const bareBody = (await post(bare.url, bed.key, GET)).body;
   expect(noriBody.includes('hits="1"') && noriBody === bareBody, `the bare server's bytes differ from nori's: ${noriBody.slice(0, 200)} / ${bareBody.slice(0, 200)}`);
+  expect((await post(barePrepared.url, bed.key, GET)).body === noriBody, 'the bare server with a prepared statement answers other bytes than nori');
   const sql = await statementsOf(bed.engine.database.knex, () => post(bed.url, bed.key, GET));
   settings.log(`small requests: ${CONNECTIONS} connections, ${seconds} s per run, ${settings.reps} runs each`);
   if (!settings.quick) {
     await cannon(bed.url, 2, headers, GET);
     await cannon(bare.url, 2, headers, GET);
+    await cannon(barePrepared.url, 2, headers, GET);
   }
-  const nori: Cannon[] = [];
-  const floor: Cannon[] = [];
+  const runs = { nori: [] as Cannon[], bare: [] as Cannon[], prepared: [] as Cannon[] };
+  const urls = { nori: bed.url, bare: bare.url, prepared: barePrepared.url };
   for (let i = 0; i < settings.reps; i++) {
-    for (const side of i % 2 === 0 ? ['nori', 'bare'] : ['bare', 'nori']) {
-      if (side === 'nori') nori.push(await cannon(bed.url, seconds, headers, GET));
-      else floor.push(await cannon(bare.url, seconds, headers, GET));
-    }
+    for (const side of i % 2 === 0 ? (['nori', 'bare', 'prepared'] as const) : (['prepared', 'bare', 'nori'] as const)) runs[side].push(await cannon(urls[side], seconds, headers, GET));
   }
+  const { nori, bare: floor } = runs;
   const noriRps = median(nori.map((c) => c.rps));
   const bareRps = median(floor.map((c) => c.rps));
+  const preparedRps = median(runs.prepared.map((c) => c.rps));
   const result: BenchResult = {
     id: 'small',
     title: 'Small requests (one-command GET)',
@@ -96,15 +102,20 @@ export const smallRequests = (settings: Settings): Promise<BenchResult> => withC
       responseBytes: noriBody.length,
       noriRps,
       bareRps,
+      barePreparedRps: preparedRps,
       statements: sql.length,
       noriP99Ms: median(nori.map((c) => c.p99)),
       bareP99Ms: median(floor.map((c) => c.p99)),
     },
     figures: [figure('nori requests/s ÷ bare requests/s', noriRps / bareRps, 'x', '>=', 0.7)],
-    notes: [`${statementsNote('each request (the API key\'s lookup included)', sql)} The floor sends one.`],
+    notes: [
+      `${statementsNote('each request (the API key\'s lookup included)', sql)} The floor sends one.`,
+      `Reference, not a target: nori's read is a named prepared statement, planned once per connection; the same bare server preparing its ` +
+        `statement too runs ${preparedRps.toFixed(0)} requests/s, ${(preparedRps / bareRps).toFixed(2)}× the floor, and nori ${(noriRps / preparedRps).toFixed(2)}× of it.`,
+    ],
   };
   if (!missed(result)) return result;
   const profiled = Math.max(1, Math.round(seconds / 2));
   const profile = await profileInProcess(() => cannon(bed.url, profiled, headers, GET));
-  return withHotspots(result, hotspots(profile, `${profiled} s of the same load, in the server's process`), `${sql.length} PostgreSQL round trips per request against the floor's 1`);
+  return withHotspots(result, hotspots(profile, `${profiled} s of the same load, in the server's process`), `${sql.length} PostgreSQL round trip${sql.length === 1 ? '' : 's'} per request against the floor's 1`);
 });
