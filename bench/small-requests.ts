@@ -117,5 +117,6 @@ export const smallRequests = (settings: Settings): Promise<BenchResult> => withC
   if (!missed(result)) return result;
   const profiled = Math.max(1, Math.round(seconds / 2));
   const profile = await profileInProcess(() => cannon(bed.url, profiled, headers, GET));
-  return withHotspots(result, hotspots(profile, `${profiled} s of the same load, in the server's process`), `${sql.length} PostgreSQL round trip${sql.length === 1 ? '' : 's'} per request against the floor's 1`);
+  const lead = `${sql.length} PostgreSQL round trip${sql.length === 1 ? '' : 's'} per request, as the floor; against the bare server preparing its statement as nori does, nori runs ${(noriRps / preparedRps).toFixed(2)}×`;
+  return withHotspots(result, hotspots(profile, `${profiled} s of the same load, in the server's process`), lead);
 });
