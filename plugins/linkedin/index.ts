@@ -24,14 +24,8 @@ const VERSION_HINT = "an admin must set the WEBAPI's API_VERSION setting to a ve
 
 /** LinkedIn's error body: the readable `code` when it sends one, else the numeric serviceErrorCode, kept as data. */
 function serviceError(res: ServiceResponse): ServiceFailure | undefined {
-  let body: unknown;
-  try {
-    body = JSON.parse(res.text());
-  } catch {
-    return undefined;
-  }
-  if (typeof body !== 'object' || body === null) return undefined;
-  const b = body as Record<string, unknown>;
+  const b = res.jsonObject();
+  if (b === undefined) return undefined;
   const code = typeof b.code === 'string' && b.code ? b.code : undefined;
   const numeric = typeof b.serviceErrorCode === 'number' ? String(b.serviceErrorCode) : undefined;
   // 422 messages end with a newline ("ERROR :: /field :: …\n").

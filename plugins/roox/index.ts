@@ -48,13 +48,7 @@ function path(api: ServiceContext['api'], rest: string): string {
 
 /** RooX's error container (`{"error": {"code": -1001, "message": "JMS", "data": "…"}}`), code as text. */
 function serviceError(res: ServiceResponse): ServiceFailure | undefined {
-  let body: unknown;
-  try {
-    body = JSON.parse(res.text());
-  } catch {
-    return undefined;
-  }
-  const e = isObject(body) ? body.error : undefined;
+  const e = res.jsonObject()?.error;
   if (!isObject(e)) return undefined;
   const code = typeof e.code === 'number' || typeof e.code === 'string' ? String(e.code) : undefined;
   const message = typeof e.message === 'string' ? e.message : undefined;

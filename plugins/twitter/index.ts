@@ -99,12 +99,7 @@ export default definePlugin(
     },
   },
   {
-    serviceError(res) {
-      try {
-        return xFailure(JSON.parse(res.text()));
-      } catch {
-        return undefined; // not JSON: nori reports the status alone
-      }
-    },
+    // Not a JSON object: nori reports the status alone.
+    serviceError: (res) => xFailure(res.jsonObject()),
   },
 );

@@ -86,14 +86,8 @@ function retryAfterMs(h: Readonly<Record<string, string>>): number | undefined {
 const backoffMs = (attempt: number) => Math.min(8000, 250 * 2 ** (attempt - 1)) * (1 + Math.random() * 0.2);
 
 function defaultServiceError(res: ServiceResponse): ServiceFailure | undefined {
-  let body: unknown;
-  try {
-    body = JSON.parse(res.text());
-  } catch {
-    return undefined;
-  }
-  if (typeof body !== 'object' || body === null) return undefined;
-  const b = body as Record<string, unknown>;
+  const b = res.jsonObject();
+  if (b === undefined) return undefined;
   const str = (v: unknown) => (typeof v === 'string' || typeof v === 'number' ? String(v) : undefined);
   const nested = typeof b.error === 'object' && b.error !== null ? (b.error as Record<string, unknown>) : undefined;
   const first = Array.isArray(b.errors) ? (b.errors[0] as Record<string, unknown> | undefined) : undefined;
@@ -102,20 +96,35 @@ function defaultServiceError(res: ServiceResponse): ServiceFailure | undefined {
   return error !== undefined || message !== undefined ? { error: error ?? 'error', message, data: str(nested?.data) } : undefined;
 }
 
+/** A parsed body, or why there is none: parsed once, whoever asks (inspect, serviceError, the method). */
+type Parsed = { value: unknown } | { error: true };
+
 function toResponse(r: IncomingHttp, fail: (reason: string) => never): ServiceResponse {
   let text: string | undefined;
+  let parsed: Parsed | undefined;
   const decoded = () => (text ??= r.body.toString('utf8'));
+  const parse = (): Parsed => {
+    if (parsed === undefined) {
+      try {
+        parsed = { value: JSON.parse(decoded()) as unknown };
+      } catch {
+        parsed = { error: true };
+      }
+    }
+    return parsed;
+  };
   return {
     status: r.status,
     headers: r.headers,
     body: r.body,
     text: decoded,
     json<T>() {
-      try {
-        return JSON.parse(decoded()) as T;
-      } catch {
-        return fail('the body is not JSON');
-      }
+      const p = parse();
+      return 'value' in p ? (p.value as T) : fail('the body is not JSON');
+    },
+    jsonObject() {
+      const p = parse();
+      return 'value' in p && typeof p.value === 'object' && p.value !== null && !Array.isArray(p.value) ? (p.value as Record<string, unknown>) : undefined;
     },
     xml() {
       try {

@@ -129,6 +129,16 @@ export interface ServiceResponse {
   text(): string;
   /** The body as JSON; a body that is not JSON fails the CALL with SERVICE_BAD_RESPONSE. */
   json<T = unknown>(): T;
+  /**
+   * The body if it is a JSON object, else undefined (not JSON, an array, a bare value): what a `serviceError`
+   * hook reads, since a refusal may come as an HTML page or plain text. Never fails the CALL.
+   * @example
+   * serviceError: (res) => {
+   *   const b = res.jsonObject();
+   *   return typeof b?.code === 'string' ? { error: b.code } : undefined;
+   * }
+   */
+  jsonObject(): Readonly<Record<string, unknown>> | undefined;
   /** The body as XML through nori's hardened parser (no DOCTYPE, bounded); malformed → SERVICE_BAD_RESPONSE. */
   xml(): XmlElement;
 }

@@ -82,6 +82,13 @@ describe('CALL when the service misbehaves', function () {
     const r = expectError(only(await read(id)), 'SERVICE_ERROR');
     assert.deepEqual([r.attrs.serviceStatus, r.attrs.serviceError, r.attrs.serviceMessage], ['404', 'not_found', 'no item 1']);
     assert.equal(echo.peer.count('/echo'), 1, 'a 4xx is not retried');
+    // Refusals that are not a JSON object (an HTML page, a JSON array) keep their status and no serviceError.
+    for (const body of ['<html><body><h1>403 Forbidden</h1></body></html>', '["not", "an", "object"]']) {
+      echo.peer.inject({ status: 403, path: '/echo', body });
+      const refused = expectError(only(await read(id)), 'SERVICE_ERROR');
+      assert.deepEqual([refused.attrs.serviceStatus, refused.attrs.serviceError], ['403', undefined], body);
+      assert.match(refused.text, /\(HTTP 403\): no error code/);
+    }
     echo.peer.inject({ status: 404, path: '/echo', headers: { 'x-api-maturity': 'deprecated' } });
     assert.equal(expectError(only(await read(id)), 'SERVICE_ERROR').attrs.warnings, 'API_MATURITY', 'a failed CALL still carries its warnings');
   });
