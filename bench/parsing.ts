@@ -23,6 +23,15 @@ interface Memory {
 
 const child = async <T>(args: string[]): Promise<T> => JSON.parse((await runNode(['--expose-gc', 'bench/parse-child.ts', ...args])).trim().split('\n').pop()!) as T;
 
+/** The ms of each pass of each mode of parse-child, `processes` fresh processes of each, the modes in turns. */
+async function inTurns(modes: readonly string[], processes: number, file: string, passes: string): Promise<number[][]> {
+  const out = modes.map(() => [] as number[]);
+  for (let i = 0; i < processes; i++) {
+    for (const [k, mode] of modes.entries()) out[k]!.push(...(await child<number[]>([mode, file, passes])));
+  }
+  return out;
+}
+
 const label = (mb: number) => (mb < 1 ? mb.toFixed(2) : mb.toFixed(0));
 
 export async function parsing(settings: Settings): Promise<BenchResult> {
@@ -39,24 +48,15 @@ export async function parsing(settings: Settings): Promise<BenchResult> {
 
     settings.log(`parsing: ${(body.length / 2 ** 20).toFixed(1)} MB, ${commands} commands, ${Math.ceil(settings.reps / 2)} processes each side`);
     const passes = String(settings.quick ? 1 : 2);
-    const nori: number[] = [];
-    const saxes: number[] = [];
-    for (let i = 0; i < Math.max(1, Math.ceil(settings.reps / 2)); i++) {
-      nori.push(...(await child<number[]>(['time-nori', file(mb), passes])));
-      saxes.push(...(await child<number[]>(['time-saxes', file(mb), passes])));
-    }
-    const noriMBs = body.length / 2 ** 20 / (median(nori) / 1000);
-    const saxesMBs = body.length / 2 ** 20 / (median(saxes) / 1000);
+    const [nori = [], saxes = []] = await inTurns(['time-nori', 'time-saxes'], Math.max(1, Math.ceil(settings.reps / 2)), file(mb), passes);
+    const mbs = (ms: number[]) => body.length / 2 ** 20 / (median(ms) / 1000);
+    const noriMBs = mbs(nori);
+    const saxesMBs = mbs(saxes);
     // Where the time goes: the parse alone, then validation with each command dropped; what remains of nori's
     // time is keeping the validated commands until the batch runs (their allocation and the collector's copying).
-    const parseOnly: number[] = [];
-    const dropped: number[] = [];
-    for (let i = 0; i < Math.max(1, Math.ceil(settings.reps / 4)); i++) {
-      parseOnly.push(...(await child<number[]>(['time-parse', file(mb), passes])));
-      dropped.push(...(await child<number[]>(['time-drop', file(mb), passes])));
-    }
-    const parseOnlyMBs = body.length / 2 ** 20 / (median(parseOnly) / 1000);
-    const droppedMBs = body.length / 2 ** 20 / (median(dropped) / 1000);
+    const [parseOnly = [], dropped = []] = await inTurns(['time-parse', 'time-drop'], Math.max(1, Math.ceil(settings.reps / 4)), file(mb), passes);
+    const parseOnlyMBs = mbs(parseOnly);
+    const droppedMBs = mbs(dropped);
 
     const memory: Memory[] = [];
     for (const size of sizes) memory.push(await child<Memory>(['memory', file(size)]));
