@@ -229,6 +229,46 @@ describe('dropbox plugin', function () {
     assert.equal(dead.status, 401, 'dead at Dropbox');
   });
 
+  /** Revokes the account, then says whether its refresh token still works at Dropbox. */
+  async function revokeAndTryRefresh(id: number): Promise<{ sent: string[]; reason: string; refreshStatus: number }> {
+    const refreshToken = (await t.engine.database.knex('webaccount').first('refresh_token').where('id', id)).refresh_token as string;
+    const stored = t.engine.keyring.decrypt(refreshToken, 'webaccount.refresh_token', { element: 'WEBACCOUNT', id });
+    expectOk(only(await post(alice, `<UPDATE><WEBACCOUNT ID="${id}"><INFO><AUTHORIZATION_STATE>revoked</AUTHORIZATION_STATE></INFO></WEBACCOUNT></UPDATE>`)));
+    const sent = dbx.requests.filter((r) => r.path === '/2/auth/token/revoke').map((r) => r.headers.authorization!);
+    const { state_reason: reason } = await t.engine.database.knex('webaccount').first('state_reason').where('id', id);
+    const form = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: stored, client_id: CLIENT.clientId, client_secret: CLIENT.clientSecret });
+    const refreshed = await fetch(`${dbx.url}/oauth2/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: form });
+    return { sent, reason: reason as string, refreshStatus: refreshed.status };
+  }
+
+  it('revoking an account whose access token expired refreshes it first, so the grant dies at Dropbox too', async () => {
+    const id = await authorized();
+    const [expired] = [...dbx.tokens.keys()];
+    dbx.expire(expired);
+    await t.engine.database.knex('webaccount').update({ token_expires: new Date(Date.now() - 60_000) }).where('id', id);
+    const { sent, reason, refreshStatus } = await revokeAndTryRefresh(id);
+    assert.deepEqual(dbx.grants, { authorization_code: 1, refresh_token: 1 });
+    assert.equal(sent.length, 1);
+    assert.notEqual(sent[0], `Bearer ${expired}`, 'revoked with the refreshed token, not the expired one');
+    assert.equal(reason, 'tokens revoked at the service');
+    assert.equal(refreshStatus, 400, 'the refresh token is dead at Dropbox');
+  });
+
+  it('a revocation Dropbox refuses with a 401 is tried once more with a refreshed token', async () => {
+    const id = await authorized();
+    const [expired] = [...dbx.tokens.keys()];
+    dbx.expire(expired); // nori's clock still says the token is good
+    const { sent, reason, refreshStatus } = await revokeAndTryRefresh(id);
+    assert.equal(sent.length, 2);
+    assert.equal(sent[0], `Bearer ${expired}`);
+    assert.notEqual(sent[1], sent[0]);
+    assert.equal(reason, 'tokens revoked at the service');
+    assert.equal(refreshStatus, 400, 'the refresh token is dead at Dropbox');
+    const again = await revokeAndTryRefresh(await authorized());
+    assert.equal(again.sent.length, 3, 'a fresh token is revoked at once, with no refresh');
+    assert.deepEqual(dbx.grants, { authorization_code: 2, refresh_token: 1 });
+  });
+
   it('checks parameters before anything reaches Dropbox', async () => {
     const id = await authorized();
     const before = dbx.count();

@@ -76,7 +76,11 @@ const CONTEXT_TOKEN = (column: string) => `webaccount.${column}`;
 export type KeyChecker = (api: ApiSettings, account: { id: number; login: string | null }, credentials: { token: string; tokenSecret: string | null }) => Promise<true | string | { failure: Failure; attributes: Readonly<Record<string, string>> }>;
 
 /** A plugin's own revocation at the service: true, or why it failed. */
-export type PluginRevoker = (api: ApiSettings, account: { id: number; login: string | null }, credentials: { token: string | null; tokenSecret: string | null }) => Promise<true | string>;
+/**
+ * The plugin's own revocation (hooks.revoke): true, or why it failed. `refresh`, when the account has a refresh
+ * token, gets a new access token for the revocation alone (undefined if the provider refuses).
+ */
+export type PluginRevoker = (api: ApiSettings, account: { id: number; login: string | null }, credentials: { token: string | null; tokenSecret: string | null }, refresh?: () => Promise<string | undefined>) => Promise<true | string>;
 
 /** Runs a CALL kept across a consent page again, at its callback (call/service.ts). */
 export type ConsentResumer = (flow: { id: number; accountId: number }) => Promise<{ kind: 'granted' } | { kind: 'refused' | 'unavailable'; reason: string }>;
@@ -238,14 +242,21 @@ export function createAuthService(deps: { knex: Knex; keyring: Keyring; logger: 
   }
 
   async function revokeAtProvider(trx: Knex.Transaction, accountId: number): Promise<string | undefined> {
-    const account = (await trx('webaccount').first('api', 'authorization_state').where('id', accountId)) as { api: string; authorization_state: AuthState } | undefined;
+    const account = (await trx('webaccount').first('api', 'authorization_state', 'token_expires').where('id', accountId)) as { api: string; authorization_state: AuthState; token_expires: Date | null } | undefined;
     if (!account || account.authorization_state === 'revoked') return undefined;
     const api = await loadApi(trx, account.api);
     if (!api) return undefined;
     const { TOKEN, TOKEN_SECRET, REFRESH_TOKEN } = await readSecrets(trx, WEBACCOUNT, accountId, keyring);
     if (!TOKEN && !REFRESH_TOKEN) return undefined;
     if (api.plugin?.hooks.revoke) {
-      const done = await deps.revokeWithPlugin(api, { id: accountId, login: null }, { token: TOKEN ?? null, tokenSecret: TOKEN_SECRET ?? null });
+      // A plugin's revocation (Dropbox's) presents the access token: an expired one would be refused, and the
+      // refresh token would live on at the provider. So an expired token is refreshed first, and a refused one
+      // once. The new token is only used to revoke, never stored: the transition erases the tokens right after.
+      const renew = refresher(api, REFRESH_TOKEN);
+      const expired = account.token_expires !== null && account.token_expires.getTime() - config.refreshSkewSeconds * 1000 <= Date.now();
+      const renewed = renew && (expired || !TOKEN) ? await renew() : undefined;
+      const token = renewed ?? TOKEN ?? null;
+      const done = await deps.revokeWithPlugin(api, { id: accountId, login: null }, { token, tokenSecret: TOKEN_SECRET ?? null }, renewed === undefined ? renew : undefined);
       if (done === true) return 'tokens revoked at the service';
       logger.warn({ account: accountId, api: api.name, reason: done }, 'revocation at the provider failed; tokens erased locally');
       return `tokens erased; revocation at the service failed: ${done}`;
@@ -261,6 +272,22 @@ export function createAuthService(deps: { knex: Knex; keyring: Keyring; logger: 
       logger.warn({ account: accountId, api: api.name, reason }, 'revocation at the provider failed; tokens erased locally');
       return `tokens erased; revocation at the service failed: ${reason}`;
     }
+  }
+
+  /** A new access token from the refresh token, for a revocation; undefined when the provider refuses. */
+  function refresher(api: ApiSettings, refreshToken: string | null | undefined): (() => Promise<string | undefined>) | undefined {
+    const strategy = redirectStrategy(STRATEGIES.get(api.authType));
+    if (!strategy?.refresh || !refreshToken) return undefined;
+    return async () => {
+      try {
+        await reach('refresh', api.tokenUrl);
+        return (await strategy.refresh!(api, refreshToken)).accessToken;
+      } catch (e) {
+        if (!(e instanceof ProviderError)) throw e;
+        logger.info({ api: api.name, reason: e.message }, 'no fresh token for the revocation');
+        return undefined;
+      }
+    };
   }
 
   /** The stored token if it is fresh, read without a lock or a transaction: the common case, one query. */

@@ -250,10 +250,15 @@ export function createCallService(deps: CallDeps): CallService {
     }
   };
 
-  const revokeWithPlugin: PluginRevoker = async (api, account, credentials) => {
-    // Runs inside the revoking command's transaction, which holds the account's row: no refresh (it would wait
-    // for that row) and no state change from here.
-    const deps: RequestDeps = { ...requestDeps(account.id), refresh: async () => failure('KEY_REJECTED', { api: api.name, id: account.id, reason: 'HTTP 401' }), reject: async () => {} };
+  const revokeWithPlugin: PluginRevoker = async (api, account, credentials, renew) => {
+    // Runs inside the revoking command's transaction, which holds the account's row: never the usual refresh (it
+    // would wait for that row) nor a state change from here; a 401 may get one token from `renew`, kept nowhere.
+    const refused = failure('KEY_REJECTED', { api: api.name, id: account.id, reason: 'HTTP 401' });
+    const refresh = async () => {
+      const token = await renew?.();
+      return token === undefined ? refused : { token, tokenSecret: null };
+    };
+    const deps: RequestDeps = { ...requestDeps(account.id), refresh, reject: async () => {} };
     const { context, gathered } = createServiceContext(deps, { api, account, credentials, label: 'revocation', idempotent: true }, api.plugin!.hooks);
     try {
       await api.plugin!.hooks.revoke!(context);
