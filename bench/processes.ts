@@ -36,8 +36,11 @@ export interface Child {
   stop(): Promise<void>;
 }
 
-/** Starts `node <args>` (tsx loaded) and waits until a line of its standard output passes `isReady`. */
-export function startNode(args: readonly string[], env: NodeJS.ProcessEnv, isReady: (line: string) => boolean, timeoutMs = 60_000): Promise<Child> {
+/**
+ * Starts `node <args>` (tsx loaded) and waits until a line of its standard output passes `isReady`, or, for a
+ * process that prints nothing when it is ready, until `isReady.probe()` says so (`ready` is then '').
+ */
+export function startNode(args: readonly string[], env: NodeJS.ProcessEnv, isReady: ((line: string) => boolean) | { probe: () => Promise<boolean> }, timeoutMs = 60_000): Promise<Child> {
   const child = spawn(process.execPath, ['--import', 'tsx', ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let err = '';
   child.stderr.on('data', (c: Buffer) => (err = (err + c.toString()).slice(-4000)));
@@ -69,7 +72,14 @@ export function startNode(args: readonly string[], env: NodeJS.ProcessEnv, isRea
     });
   const early = new Promise<never>((_, reject) => child.once('close', (code) => reject(new Error(`node ${args.join(' ')} exited ${code} before it was ready: ${err}`))));
   early.catch(() => {}); // only a start that is still waiting hears of it
-  return Promise.race([nextLine(isReady, timeoutMs), early]).then(
+  const ready =
+    typeof isReady === 'function'
+      ? nextLine(isReady, timeoutMs)
+      : (async () => {
+          for (const end = Date.now() + timeoutMs; Date.now() < end; await new Promise((r) => setTimeout(r, 50))) if (await isReady.probe()) return '';
+          throw new Error(`node ${args.join(' ')}: not ready in ${timeoutMs} ms: ${err}`);
+        })();
+  return Promise.race([ready, early]).then(
     (ready) => ({ pid: child.pid!, ready, nextLine, stop }),
     async (e: unknown) => {
       await stop();
@@ -109,10 +119,13 @@ export interface NoriProcess extends Child {
   readonly url: string;
 }
 
-/** `nori serve` in a child process; `node` options first (e.g. --cpu-prof); `heap` turns on heapGrowth's probe. */
-export async function startNori(schema: string, nodeOptions: readonly string[] = [], heap = false, attempt = 1): Promise<NoriProcess> {
+/**
+ * `nori serve` in a child process; `node` options first (e.g. --cpu-prof); `heap` turns on heapGrowth's probe;
+ * `env` adds to or overrides its environment (NORI_LOG_LEVEL is info, as shipped).
+ */
+export async function startNori(schema: string, nodeOptions: readonly string[] = [], heap = false, env: NodeJS.ProcessEnv = {}, attempt = 1): Promise<NoriProcess> {
   const port = await freePort();
-  const env = {
+  const environment = {
     DATABASE_URL: PG_URL,
     NORI_DB_SCHEMA: schema,
     NORI_SECRET_KEY: SECRET_KEY,
@@ -123,13 +136,17 @@ export async function startNori(schema: string, nodeOptions: readonly string[] =
     NORI_MAX_COMMANDS: String(BIG_LIMITS.maxCommands),
     NORI_LOG_LEVEL: 'info',
     NORI_BENCH_HEAP: heap ? '1' : '',
+    ...env,
   };
   try {
-    const child = await startNode([...nodeOptions, 'bench/nori-cli.ts', 'serve'], env, (line) => line.includes('nori is listening'));
-    return { ...child, url: `http://127.0.0.1:${port}/` };
+    // At a level above info nori says nothing when it listens: its /health is asked instead.
+    const url = `http://127.0.0.1:${port}/`;
+    const health = { probe: () => fetch(`${url}health`).then((r) => r.ok, () => false) };
+    const child = await startNode([...nodeOptions, 'bench/nori-cli.ts', 'serve'], environment, environment.NORI_LOG_LEVEL === 'info' ? (line) => line.includes('nori is listening') : health);
+    return { ...child, url };
   } catch (e) {
     // The port was free when asked for; on a shared machine another process may take it first.
-    if (attempt < 3 && String(e).includes('EADDRINUSE')) return startNori(schema, nodeOptions, heap, attempt + 1);
+    if (attempt < 3 && String(e).includes('EADDRINUSE')) return startNori(schema, nodeOptions, heap, env, attempt + 1);
     throw e;
   }
 }

@@ -42,9 +42,10 @@ numbers; it never asserts a speed.
    response it must hold (at most 2× their size), and per batch MB from the smallest to the largest (at most
    1.1×, so that it grows no faster than the batch). Where nori's time goes is measured the same way: the parse
    alone, then with each command validated and dropped, then validated and kept for the run, as the engine must.
-4. **Small requests**: autocannon (a child process, 10 keep-alive connections) POSTs a one-command GET to nori;
-   the floor is a bare \`node:http\` server that runs the same SELECT through a \`pg\` pool of the same size and
-   sends the same bytes (checked), with no API key and no transaction. nori's read is a named prepared
+4. **Small requests**: autocannon (a child process, 10 keep-alive connections) POSTs a one-command GET to a
+   \`nori serve\` process (request log at warn); the floor is a bare \`node:http\` server, in a process of its own
+   too, that runs the same SELECT through a \`pg\` pool of the same size and sends the same bytes (checked), with
+   no API key and no transaction. nori's read is a named prepared
    statement (planned once per connection); beside the floor, the same bare server preparing its statement too
    is measured as a reference.
 5. **CALL overhead**: a CALL through nori over HTTP to a peer process on 127.0.0.1 (\`bench/plugins/bench\`, an

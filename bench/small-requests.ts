@@ -5,13 +5,14 @@
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import pg from 'pg';
-import { expect, figure, median, missed, openBed, PG_URL, post, ROOT, statementsNote, statementsOf, withCleanup, type BenchResult, type Settings } from './common.js';
-import { hotspots, profileInProcess, withHotspots } from './profile.js';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import knexFactory from 'knex';
+import { dropSchema, expect, figure, freshSchema, median, missed, openBed, PG_URL, post, ROOT, statementsNote, statementsOf, withCleanup, type BenchResult, type Settings } from './common.js';
+import { prepareSchema, startNode, startNori, type Child } from './processes.js';
+import { hotspots, readProfile, withHotspots } from './profile.js';
 import { seedAccounts } from './reads.js';
-import { ACCOUNT_COLUMNS, resultsXml } from './xml.js';
 
 const GET = '<QUERY><GET><WEBACCOUNT ID="1"/></GET></QUERY>';
 const CONNECTIONS = 10;
@@ -37,74 +38,59 @@ export async function cannon(url: string, seconds: number, headers: Record<strin
   return { rps: r.requests.total / r.duration, p99: r.latency.p99 };
 }
 
-/**
- * The floor: node:http, one pooled SELECT by id, the same bytes nori sends. With `prepared`, the statement is a
- * named one, planned once per connection as nori's is (src/store/prepared.ts): a reference, not the floor.
- */
-async function bareServer(schema: string, prepared = false) {
-  const pool = new pg.Pool({ connectionString: PG_URL, max: 10 });
-  const text = `SELECT ${ACCOUNT_COLUMNS.map((c) => `"${c}"`).join(', ')} FROM "${schema}".webaccount WHERE id = $1`;
-  const query = prepared ? { name: 'bench_get', text, values: [1] } : { text, values: [1] };
-  const server = createServer((req, res) => {
-    req.resume();
-    req.on('end', () => {
-      pool.query(query).then(
-        ({ rows }) => res.writeHead(200, { 'content-type': 'text/xml; charset=utf-8' }).end(resultsXml('GET', rows, { hits: rows.length })),
-        (e: Error) => res.writeHead(500).end(e.message),
-      );
-    });
-  });
-  server.keepAliveTimeout = 30_000;
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`,
-    close: async () => {
-      server.closeAllConnections();
-      await new Promise((resolve) => server.close(resolve));
-      await pool.end();
-    },
-  };
+/** A bare server (bench/bare-get.ts) in a process of its own; `prepared` for the reference. */
+async function bareServer(schema: string, prepared: boolean): Promise<Child & { url: string }> {
+  const child = await startNode(['bench/bare-get.ts', schema, ...(prepared ? ['prepared'] : [])], {}, (line) => line.startsWith('{"url"'));
+  return { ...child, url: (JSON.parse(child.ready) as { url: string }).url };
 }
+
+// The request log off (it is one line per request to a pipe here), as a deployment that logs at warn would run.
+const QUIET = { NORI_LOG_LEVEL: 'warn' };
 
 export const smallRequests = (settings: Settings): Promise<BenchResult> => withCleanup(async (defer) => {
   const seconds = settings.quick ? 1 : 6;
-  const bed = defer(await openBed(), (b) => b.close());
-  const bare = defer(await bareServer(bed.schema), (b) => b.close());
-  const barePrepared = defer(await bareServer(bed.schema, true), (b) => b.close());
-  await seedAccounts(bed.engine.database.knex, 1);
-  const headers = { 'content-type': 'application/xml', authorization: `Bearer ${bed.key}` };
-  const noriBody = (await post(bed.url, bed.key, GET)).body;
-  const bareBody = (await post(bare.url, bed.key, GET)).body;
+  // Every side in a fresh process of its own: in the benchmarks' process, the heap the earlier benchmarks left
+  // made nori's allocations dearer than the bare servers', and moved the ratio by a fifth from run to run.
+  const schema = defer(freshSchema(), dropSchema);
+  const key = await prepareSchema(schema);
+  const knex = defer(knexFactory({ client: 'pg', connection: PG_URL, searchPath: [schema], pool: { min: 0, max: 1 } }), (k) => k.destroy());
+  await seedAccounts(knex, 1);
+  const nori = defer(await startNori(schema, [], false, QUIET), (p) => p.stop());
+  const bare = defer(await bareServer(schema, false), (b) => b.stop());
+  const barePrepared = defer(await bareServer(schema, true), (b) => b.stop());
+  const headers = { 'content-type': 'application/xml', authorization: `Bearer ${key}` };
+  const noriBody = (await post(nori.url, key, GET)).body;
+  const bareBody = (await post(bare.url, key, GET)).body;
   expect(noriBody.includes('hits="1"') && noriBody === bareBody, `the bare server's bytes differ from nori's: ${noriBody.slice(0, 200)} / ${bareBody.slice(0, 200)}`);
-  expect((await post(barePrepared.url, bed.key, GET)).body === noriBody, 'the bare server with a prepared statement answers other bytes than nori');
+  expect((await post(barePrepared.url, key, GET)).body === noriBody, 'the bare server with a prepared statement answers other bytes than nori');
+  // The statements are the code's, not the process's: counted on an engine of this process, over HTTP too.
+  const bed = defer(await openBed(), (b) => b.close());
+  await seedAccounts(bed.engine.database.knex, 1);
+  await post(bed.url, bed.key, GET); // the key's lookup, cached after the first request
   const sql = await statementsOf(bed.engine.database.knex, () => post(bed.url, bed.key, GET));
   settings.log(`small requests: ${CONNECTIONS} connections, ${seconds} s per run, ${settings.reps} runs each`);
-  if (!settings.quick) {
-    await cannon(bed.url, 2, headers, GET);
-    await cannon(bare.url, 2, headers, GET);
-    await cannon(barePrepared.url, 2, headers, GET);
-  }
+  const urls = { nori: nori.url, bare: bare.url, prepared: barePrepared.url };
+  if (!settings.quick) for (const url of Object.values(urls)) await cannon(url, 2, headers, GET);
   const runs = { nori: [] as Cannon[], bare: [] as Cannon[], prepared: [] as Cannon[] };
-  const urls = { nori: bed.url, bare: bare.url, prepared: barePrepared.url };
   for (let i = 0; i < settings.reps; i++) {
     for (const side of i % 2 === 0 ? (['nori', 'bare', 'prepared'] as const) : (['prepared', 'bare', 'nori'] as const)) runs[side].push(await cannon(urls[side], seconds, headers, GET));
   }
-  const { nori, bare: floor } = runs;
-  const noriRps = median(nori.map((c) => c.rps));
+  const floor = runs.bare;
+  const noriRps = median(runs.nori.map((c) => c.rps));
   const bareRps = median(floor.map((c) => c.rps));
   const preparedRps = median(runs.prepared.map((c) => c.rps));
   const result: BenchResult = {
     id: 'small',
     title: 'Small requests (one-command GET)',
-    nori: `autocannon, ${CONNECTIONS} keep-alive connections, POSTing <GET><WEBACCOUNT ID="1"/></GET> to a nori server (API key checked on every request)`,
-    floor: 'the same load against a bare node:http server that runs the same SELECT through a pg pool of the same size and sends the same bytes',
+    nori: `autocannon, ${CONNECTIONS} keep-alive connections, POSTing <GET><WEBACCOUNT ID="1"/></GET> to a \`nori serve\` process (API key checked on every request; request log at warn)`,
+    floor: 'the same load against a bare node:http server in a process of its own, which runs the same SELECT through a pg pool of the same size and sends the same bytes',
     measurements: {
       responseBytes: noriBody.length,
       noriRps,
       bareRps,
       barePreparedRps: preparedRps,
       statements: sql.length,
-      noriP99Ms: median(nori.map((c) => c.p99)),
+      noriP99Ms: median(runs.nori.map((c) => c.p99)),
       bareP99Ms: median(floor.map((c) => c.p99)),
     },
     figures: [figure('nori requests/s ÷ bare requests/s', noriRps / bareRps, 'x', '>=', 0.7)],
@@ -115,8 +101,14 @@ export const smallRequests = (settings: Settings): Promise<BenchResult> => withC
     ],
   };
   if (!missed(result)) return result;
+  // The profile: a fresh nori process with --cpu-prof under the same load.
   const profiled = Math.max(1, Math.round(seconds / 2));
-  const profile = await profileInProcess(() => cannon(bed.url, profiled, headers, GET));
+  const dir = defer(mkdtempSync(join(tmpdir(), 'nori-prof-')), async (d) => rmSync(d, { recursive: true, force: true }));
+  const traced = defer(await startNori(schema, ['--cpu-prof', `--cpu-prof-dir=${dir}`], false, QUIET), (p) => p.stop());
+  await cannon(traced.url, profiled, headers, GET);
+  await traced.stop(); // the profile is written on the way out
+  const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
+  expect(file !== undefined, 'the profiled nori process wrote no profile');
   const lead = `${sql.length} PostgreSQL round trip${sql.length === 1 ? '' : 's'} per request, as the floor; against the bare server preparing its statement as nori does, nori runs ${(noriRps / preparedRps).toFixed(2)}×`;
-  return withHotspots(result, hotspots(profile, `${profiled} s of the same load, in the server's process`), lead);
+  return withHotspots(result, hotspots(readProfile(join(dir, file!)), `a nori serve process (--cpu-prof; module loading left out) under ${profiled} s of the same load`), lead);
 });
