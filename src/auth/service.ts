@@ -253,10 +253,10 @@ export function createAuthService(deps: { knex: Knex; keyring: Keyring; logger: 
       // refresh token would live on at the provider. So an expired token is refreshed first, and a refused one
       // once. The new token is only used to revoke, never stored: the transition erases the tokens right after.
       const renew = refresher(api, REFRESH_TOKEN);
-      const expired = account.token_expires !== null && account.token_expires.getTime() - config.refreshSkewSeconds * 1000 <= Date.now();
-      const renewed = renew && (expired || !TOKEN) ? await renew() : undefined;
-      const token = renewed ?? TOKEN ?? null;
-      const done = await deps.revokeWithPlugin(api, { id: accountId, login: null }, { token, tokenSecret: TOKEN_SECRET ?? null }, renewed === undefined ? renew : undefined);
+      // Renewed first, or offered for a 401: never twice, a refresh the provider refused would only be refused again.
+      const first = renew !== undefined && (isStale(account.token_expires) || !TOKEN);
+      const token = (first ? await renew() : undefined) ?? TOKEN ?? null;
+      const done = await deps.revokeWithPlugin(api, { id: accountId, login: null }, { token, tokenSecret: TOKEN_SECRET ?? null }, first ? undefined : renew);
       if (done === true) return 'tokens revoked at the service';
       logger.warn({ account: accountId, api: api.name, reason: done }, 'revocation at the provider failed; tokens erased locally');
       return `tokens erased; revocation at the service failed: ${done}`;
@@ -273,6 +273,9 @@ export function createAuthService(deps: { knex: Knex; keyring: Keyring; logger: 
       return `tokens erased; revocation at the service failed: ${reason}`;
     }
   }
+
+  /** An access token expiring within the refresh skew counts as expired (none: it never expires). */
+  const isStale = (expires: Date | null) => expires !== null && expires.getTime() - config.refreshSkewSeconds * 1000 <= Date.now();
 
   /** A new access token from the refresh token, for a revocation; undefined when the provider refuses. */
   function refresher(api: ApiSettings, refreshToken: string | null | undefined): (() => Promise<string | undefined>) | undefined {
@@ -299,7 +302,7 @@ export function createAuthService(deps: { knex: Knex; keyring: Keyring; logger: 
   /** The token of a row already read, if it is fresh. */
   function freshFrom(accountId: number, row: StoredToken): Credentials | undefined {
     if (row.authorization_state !== 'authorized' || !row.token) return undefined;
-    if (row.token_expires !== null && row.token_expires.getTime() - config.refreshSkewSeconds * 1000 <= Date.now()) return undefined;
+    if (isStale(row.token_expires)) return undefined;
     const owner = { element: 'WEBACCOUNT', id: accountId };
     return {
       accessToken: keyring.decrypt(row.token, CONTEXT_TOKEN('token'), owner),
@@ -321,7 +324,7 @@ export function createAuthService(deps: { knex: Knex; keyring: Keyring; logger: 
       if (state !== 'authorized') return failure('NOT_AUTHORIZED', { id: accountId, state });
       const secrets = await readSecrets(trx, WEBACCOUNT, accountId, keyring);
       const expires = row.token_expires as Date | null;
-      const stale = options.rejected !== undefined ? secrets.TOKEN === options.rejected : expires !== null && expires.getTime() - config.refreshSkewSeconds * 1000 <= Date.now();
+      const stale = options.rejected !== undefined ? secrets.TOKEN === options.rejected : isStale(expires);
       if (!stale && secrets.TOKEN) return { accessToken: secrets.TOKEN, tokenSecret: secrets.TOKEN_SECRET ?? null };
       const api = await loadApi(trx, row.api as string);
       if (!api) return failure('WEBAPI_INACTIVE', { api: String(row.api) });
