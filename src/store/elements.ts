@@ -92,7 +92,7 @@ const KEPT_IDS = 16;
 function selectByIdsSql(knex: Knex, element: ElementDef, count: number, forUpdate: boolean, extra: readonly string[] = []): string {
   let sqls = byIdsSql.get(element);
   if (!sqls) byIdsSql.set(element, (sqls = new Map()));
-  const key = `${count}${forUpdate ? 'u' : ''}${extra.join(',')}`;
+  const key = `${count}|${forUpdate ? 'for update' : ''}|${extra.join(',')}`;
   let sql = sqls.get(key);
   if (sql === undefined) {
     const columns = [...new Set([...readable(element).map(([, c]) => c), ...extra])];
