@@ -4,7 +4,9 @@
  * README.md (Configuration); a test keeps that table in step with `ENV_VARS`.
  */
 import { WEBAPI } from '../schemas/index.js';
+import { isIP } from 'node:net';
 import { isReadError, readValue } from './field-types.js';
+import { parseKey } from './store/secrets.js';
 import type { CallConfig } from './call/request.js';
 import type { WebapiOverrides } from './plugins/sync.js';
 import { DEFAULT_LIMITS, type XmlLimits } from './xml/parse.js';
@@ -129,6 +131,40 @@ function httpUrl(value: string | undefined, label: keyof typeof ENV_VARS, fallba
 const LOG_LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 
+/** The keys of one variable, each checked here so that a bad one is named before anything starts (never shown). */
+function keysOf(env: NodeJS.ProcessEnv, name: 'NORI_SECRET_KEY' | 'NORI_SECRET_KEYS_OLD'): string[] {
+  const raw = env[name] ?? '';
+  const keys = (name === 'NORI_SECRET_KEYS_OLD' ? raw.split(',') : [raw]).map((k) => k.trim()).filter((k) => k !== '');
+  keys.forEach((k, i) => {
+    try {
+      parseKey(k);
+    } catch {
+      const which = name === 'NORI_SECRET_KEYS_OLD' ? ` (key ${i + 1} of the list)` : '';
+      throw new ConfigError(`${name}${which} must be 32 bytes, written as 64 hex characters or as base64 (it is ${k.length} characters)`);
+    }
+  });
+  return keys;
+}
+
+/**
+ * An IP address or a host name. Checked on its own: the default NORI_PUBLIC_URL is built from it, and a bad host
+ * would otherwise be reported as a bad URL (`999.1.1.1` is no IPv4 address, and URL parsing refuses it).
+ */
+function listenHost(host: string): string {
+  if (isIP(host)) return host;
+  let parsed: string | undefined;
+  try {
+    parsed = new URL(`http://${host}/`).hostname;
+  } catch {
+    parsed = undefined;
+  }
+  // A name URL parsing rewrote (case aside) was not a plain host name: an IPv4 shorthand, a port, a path.
+  if (parsed === undefined || parsed !== host.toLowerCase() || isIP(parsed)) {
+    throw new ConfigError(`NORI_HOST must be an IP address or a host name, not "${host}"`);
+  }
+  return host;
+}
+
 /** Reads and checks the environment; throws ConfigError naming the first bad variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const port = positiveInt(env, 'NORI_PORT', 8080);
@@ -139,11 +175,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (databaseSchema !== undefined && !SCHEMA_NAME.test(databaseSchema)) {
     throw new ConfigError('NORI_DB_SCHEMA must be a lower-case identifier (letters, digits, underscore)');
   }
-  const secretKeys = [env.NORI_SECRET_KEY, ...(env.NORI_SECRET_KEYS_OLD ?? '').split(',')]
-    .map((k) => k?.trim() ?? '')
-    .filter((k) => k !== '');
+  const secretKeys = [...keysOf(env, 'NORI_SECRET_KEY'), ...keysOf(env, 'NORI_SECRET_KEYS_OLD')];
 
-  const host = env.NORI_HOST || '127.0.0.1';
+  const host = listenHost(env.NORI_HOST || '127.0.0.1');
   const publicUrl = httpUrl(env.NORI_PUBLIC_URL, 'NORI_PUBLIC_URL', `http://${host.includes(':') ? `[${host}]` : host}:${port}`);
   const returnUrls = (env.NORI_RETURN_URLS ?? '').split(',').map((u) => u.trim()).filter(Boolean).map((u) => httpUrl(u, 'NORI_RETURN_URLS'));
 

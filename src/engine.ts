@@ -132,6 +132,18 @@ function commandLabel(node: XmlNode): { verb: Verb | undefined; name: string | u
 }
 
 export async function createEngine(options: EngineOptions = {}): Promise<Engine> {
+  // What the start opened so far, closed again (newest first) when a later step fails: a bad setting found after
+  // the database was opened would otherwise leave its pool and timers running, and the process would never exit.
+  const opened: (() => Promise<void>)[] = [];
+  try {
+    return await startEngine(options, opened);
+  } catch (e) {
+    for (const close of opened.reverse()) await close().catch(() => {});
+    throw e;
+  }
+}
+
+async function startEngine(options: EngineOptions, opened: (() => Promise<void>)[]): Promise<Engine> {
   const logger = options.logger ?? pino({ level: 'warn' });
   const limits: XmlLimits = { ...DEFAULT_LIMITS, ...options.limits };
   const validateOptions = { maxPageSize: options.maxPageSize ?? 1000, maxIds: 1000 };
@@ -141,15 +153,18 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
   if (dbOptions.dataDir && !dbOptions.url) mkdirSync(dbOptions.dataDir, { recursive: true });
   const keyring = createKeyring(resolveKeys(options, logger).map(parseKey));
   const database = await openDatabase({ ...dbOptions, logger: dbOptions.logger ?? logger, onLockLost: (err) => logger.error({ err: err.message }, 'lost the lock on the embedded database folder') });
+  opened.push(() => database.close());
   const knex: Knex = database.knex;
   if (options.migrate ?? true) await migrateLatest(knex);
   const callConfig = { ...DEFAULT_CALLS, ...options.calls };
   const authConfig = { ...DEFAULT_AUTH, blockPrivateTargets: callConfig.blockPrivateTargets, ...options.authorization };
   const { rows: [{ schema }] } = (await knex.raw('SELECT current_schema() AS schema')) as { rows: [{ schema: string }] };
   const changes = await createChangeFeed(database, schema, () => logger.warn('the tables do not announce their changes (migration 005 has not run): WEBAPIs and API keys are read on every request'));
+  opened.push(() => changes.close());
   const keyCache = changes.cache<LiveKey>('nori_api_keys');
   const loadApi = createApiLoader({ keyring, registry: plugins, timeoutMs: authConfig.providerTimeoutMs, cache: changes.cache('webapi') });
   const http = createHttpClient({ maxResponseBytes: callConfig.maxResponseBytes, blockPrivateTargets: callConfig.blockPrivateTargets ?? false });
+  opened.push(() => http.close());
   // AUTHORIZE of an API key asks the plugin through CALL's machinery; the two services need each other.
   const checkKey: KeyChecker = (...args) => calls.checkKey(...args);
   const revokeWithPlugin: PluginRevoker = (...args) => calls.revokeWithPlugin(...args);

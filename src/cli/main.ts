@@ -11,7 +11,7 @@ import { createEngine, type Engine } from '../engine.js';
 import { createServer } from '../http/server.js';
 import type { Principal } from '../principal.js';
 import { PluginLoadError } from '../plugins/check.js';
-import { DataDirInUseError } from '../store/db.js';
+import { DatabaseUnreachableError, DataDirInUseError } from '../store/db.js';
 import { rotateSecrets } from '../store/rotate.js';
 import { ScaffoldError, scaffoldPlugin } from './scaffold.js';
 
@@ -81,11 +81,37 @@ async function bootstrapAdminKey(engine: Engine, config: Config, logger: Logger)
   logger.warn({ file }, 'no API key yet: wrote an admin key for contact 1 to this file; revoke it once you have your own');
 }
 
+/** Why the server could not listen, naming the variable to change; undefined for an error of another kind. */
+function listenProblem(e: unknown, config: Config): string | undefined {
+  const address = `${config.host}:${config.port}`;
+  switch ((e as { code?: string }).code) {
+    case 'EADDRINUSE':
+      return `NORI_PORT ${config.port} is already in use on ${config.host} (another process listens at ${address}); choose another NORI_PORT or stop that process`;
+    case 'EACCES':
+      return `NORI_PORT ${config.port} needs privileges this process does not have; choose a port above 1023`;
+    case 'EADDRNOTAVAIL':
+      return `NORI_HOST ${config.host} is not an address of this machine; use one of its addresses, 127.0.0.1 or 0.0.0.0`;
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return `NORI_HOST ${config.host} does not resolve to an address`;
+    default:
+      return undefined;
+  }
+}
+
 async function serve(config: Config, logger: Logger): Promise<number> {
   const engine = await openEngine(config, logger);
-  await bootstrapAdminKey(engine, config, logger);
   const app = createServer({ engine, logger, maxBodyBytes: config.limits.maxBytes });
-  await app.listen({ host: config.host, port: config.port });
+  try {
+    await bootstrapAdminKey(engine, config, logger);
+    await app.listen({ host: config.host, port: config.port });
+  } catch (e) {
+    await app.close().catch(() => {});
+    await engine.close();
+    const problem = listenProblem(e, config);
+    if (problem) throw new ConfigError(problem, { cause: e });
+    throw e;
+  }
   logger.info({ database: engine.database.kind, url: `http://${config.host}:${config.port}/` }, 'nori is listening');
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {
@@ -207,6 +233,10 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
         throw new UsageError(`unknown command "${command}"`);
     }
   } catch (e) {
+    if (e instanceof DatabaseUnreachableError) {
+      console.error(`nori: DATABASE_URL: ${e.message}`);
+      return 2;
+    }
     if (e instanceof UsageError || e instanceof ConfigError || e instanceof DataDirInUseError || e instanceof ScaffoldError || e instanceof PluginLoadError) {
       console.error(`nori: ${e.message}${e instanceof UsageError ? `\n\n${USAGE}` : ''}`);
       return 2;

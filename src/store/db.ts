@@ -60,12 +60,20 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     const schema = options.schema;
     const knex = knexFactory({
       client: 'pg',
-      connection: options.url,
+      // A server that drops packets must not hold the start (or a request) forever: pg waits without end by default.
+      connection: { connectionString: options.url, connectionTimeoutMillis: CONNECT_TIMEOUT_MS },
+      acquireConnectionTimeout: CONNECT_TIMEOUT_MS,
       pool: { min: 0, max: options.poolSize ?? 10 },
       log,
       ...(schema ? { searchPath: [schema] } : {}),
     });
-    if (schema) await knex.raw('CREATE SCHEMA IF NOT EXISTS ??', [schema]);
+    try {
+      // The first connection says at once whether the server, the database and the role are there.
+      await knex.raw(schema ? 'CREATE SCHEMA IF NOT EXISTS ??' : 'SELECT 1', schema ? [schema] : []);
+    } catch (cause) {
+      await knex.destroy().catch(() => {});
+      throw new DatabaseUnreachableError(options.url, cause);
+    }
     const listeners = new Set<() => Promise<void>>();
     return {
       knex,
@@ -107,6 +115,35 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
       await release();
     },
   };
+}
+
+/** How long opening a PostgreSQL connection may take. */
+const CONNECT_TIMEOUT_MS = 10_000;
+
+/**
+ * The PostgreSQL server of a URL cannot be used: not reachable, no such database, the role refused. The message
+ * names the server and database, never the password, and says what the server or the network answered.
+ */
+export class DatabaseUnreachableError extends Error {
+  override name = 'DatabaseUnreachableError';
+  constructor(url: string, cause: unknown) {
+    const err = cause as { code?: string; message?: string };
+    let where = 'the PostgreSQL server';
+    try {
+      const u = new URL(url);
+      where = `PostgreSQL at ${u.hostname || 'the local socket'}${u.port ? `:${u.port}` : ''}${u.pathname.length > 1 ? `, database "${decodeURIComponent(u.pathname.slice(1))}"` : ''}`;
+    } catch {
+      // not a URL: pg reads key=value strings too; say nothing of it, it may hold the password
+    }
+    const why =
+      err.code === '3D000' ? 'the database does not exist'
+      : err.code === '28P01' || err.code === '28000' ? 'the server refused the role or its password'
+      : err.code === 'ECONNREFUSED' ? 'nothing listens there (connection refused)'
+      : err.code === 'ENOTFOUND' || err.code === 'EAI_AGAIN' ? 'the host name does not resolve'
+      : /timeout/i.test(err.message ?? '') ? `no answer within ${CONNECT_TIMEOUT_MS / 1000} s`
+      : `${err.code ?? 'error'}: ${(err.message ?? '').split('\n', 1)[0]!.slice(0, 200)}`;
+    super(`cannot use ${where}: ${why}`, { cause });
+  }
 }
 
 export class DataDirInUseError extends Error {
