@@ -19,7 +19,7 @@ import { VERBS, type Verb } from './commands.js';
 import { ConfigError } from './config.js';
 import { MESSAGES, NoriError, failure, type Failure } from './errors.js';
 import type { Answer } from './outcome.js';
-import type { Principal } from './principal.js';
+import { checkPrincipal, type Principal } from './principal.js';
 import { authenticate, createApiKey, listApiKeys, revokeApiKey, type ApiKeyInfo, type LiveKey, type NewApiKey } from './store/api-keys.js';
 import { createChangeFeed, type ChangeFeed } from './store/changes.js';
 import { openDatabase, type Database, type DatabaseOptions } from './store/db.js';
@@ -174,7 +174,8 @@ async function startEngine(options: EngineOptions, opened: (() => Promise<void>)
   if (options.migrate ?? true) await syncWebapis(knex, keyring, plugins, options.webapis ?? {}, logger);
   const deps = { knex, keyring, logger, auth, calls, plugins, changed: changes.changed };
 
-  async function run(body: string | Uint8Array, principal: Principal): Promise<Execution> {
+  async function run(body: string | Uint8Array, given: Principal): Promise<Execution> {
+    const principal = checkPrincipal(given);
     let root: XmlNode;
     // Each command is validated as soon as it is parsed, and its elements let go (a 20 MB batch kept a tree of
     // hundreds of MB); only its label stays, for the answer.

@@ -33,3 +33,20 @@ export function canWrite(p: Principal, element: ElementDef, row: Ownership): boo
   if (p.admin) return true;
   return !element.adminWrite && row.OWNERID === p.contactId;
 }
+
+const positiveId = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v > 0;
+
+/**
+ * The principal as it enters the engine from JavaScript, checked: a TypeError naming the field (never its value,
+ * which may come from a session) instead of an INTERNAL_ERROR later, and `admin` only when it is `true` itself.
+ * Returns a frozen copy, so a caller changing its object meanwhile changes nothing of a running batch.
+ */
+export function checkPrincipal(p: unknown): Principal {
+  if (typeof p !== 'object' || p === null) throw new TypeError('the principal must be an object { contactId, groups, admin }');
+  const { contactId, groups, admin } = p as Record<string, unknown>;
+  if (!positiveId(contactId)) throw new TypeError('principal.contactId must be a positive whole number');
+  if (!Array.isArray(groups)) throw new TypeError('principal.groups must be an array of positive whole numbers (empty for none)');
+  if (!groups.every(positiveId)) throw new TypeError('principal.groups must hold positive whole numbers only');
+  if (typeof admin !== 'boolean') throw new TypeError('principal.admin must be true or false');
+  return Object.freeze({ contactId, groups: Object.freeze([...groups]), admin });
+}

@@ -6,7 +6,7 @@
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Knex } from 'knex';
-import type { Principal } from '../principal.js';
+import { checkPrincipal, type Principal } from '../principal.js';
 import type { Cache } from './changes.js';
 
 export interface ApiKeyInfo {
@@ -51,11 +51,12 @@ const toInfo = (r: KeyRecord): ApiKeyInfo => ({
 
 /** Creates a key; the returned `key` is shown once and never stored. */
 export async function createApiKey(knex: Knex, spec: NewApiKey): Promise<{ key: string; info: ApiKeyInfo }> {
-  if (!Number.isSafeInteger(spec.contactId) || spec.contactId < 1) throw new RangeError('contactId must be a positive integer');
+  // The key's principal is checked as a batch's is: `admin: 'yes'` would be stored as true by PostgreSQL.
+  const principal = checkPrincipal({ contactId: spec.contactId, groups: spec.groups ?? [], admin: spec.admin ?? false });
   const keyId = randomBytes(8).toString('hex');
   const secret = randomBytes(32).toString('base64url');
   const [record] = await knex('nori_api_keys')
-    .insert({ key_id: keyId, secret_hash: hash(secret), contact_id: spec.contactId, groups: [...(spec.groups ?? [])], admin: spec.admin ?? false, label: spec.label ?? '' })
+    .insert({ key_id: keyId, secret_hash: hash(secret), contact_id: principal.contactId, groups: [...principal.groups], admin: principal.admin, label: spec.label ?? '' })
     .returning('*');
   return { key: `nori_${keyId}_${secret}`, info: toInfo(record as KeyRecord) };
 }
