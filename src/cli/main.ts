@@ -165,8 +165,11 @@ async function keys(engine: Engine, positionals: string[], values: Record<string
   }
   if (action === 'revoke') {
     if (!target) throw new UsageError('keys revoke needs an id or key id');
-    const done = await engine.keys.revoke(target);
-    console.error(done ? `revoked ${target}` : `no active key ${target}`);
+    // A whole key pasted here names its key by its id part; the secret part is never printed back.
+    const whole = /^nori_([0-9a-f]{16})_/.exec(target);
+    const id = whole ? whole[1]! : target;
+    const done = await engine.keys.revoke(id);
+    console.error(done ? `revoked ${id}` : `no active key ${id}`);
     return done ? 0 : 1;
   }
   throw new UsageError('keys takes create, list or revoke');

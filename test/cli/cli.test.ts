@@ -43,6 +43,17 @@ describe('the nori CLI', function () {
     assert.equal((await nori(['keys', 'revoke', '1'], env)).code, 0);
     assert.match((await nori(['keys', 'list'], env)).out, /\trevoked\t/);
     assert.equal((await nori(['keys', 'revoke', '1'], env)).code, 1, 'a revoked key cannot be revoked again');
+
+    // A whole key pasted to revoke it: revoked by its id, and its secret part is never printed back.
+    const pasted = (await nori(['keys', 'create', '--contact', '6'], env)).out.trim();
+    const secret = pasted.slice('nori_'.length + 16 + 1);
+    const revoked = await nori(['keys', 'revoke', pasted], env);
+    assert.equal(revoked.code, 0, revoked.err);
+    assert.ok(!revoked.err.includes(secret) && !revoked.out.includes(secret), revoked.err);
+    assert.match(revoked.err, new RegExp(`^revoked ${pasted.slice(5, 21)}$`, 'm'));
+    const again = await nori(['keys', 'revoke', pasted], env);
+    assert.equal(again.code, 1);
+    assert.ok(!again.err.includes(secret), again.err);
   });
 
   it('exec runs a batch file as a key or a contact; secrets survive in the generated key file', async () => {
