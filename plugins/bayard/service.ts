@@ -61,7 +61,23 @@ export async function ask({ request, credentials }: Pick<ServiceContext, 'reques
 
 const ENTITIES: Readonly<Record<string, string>> = { amp: '&', lt: '<', gt: '>', quot: '"', '#39': "'", '#039': "'" };
 /** The text of a piece of PHP's HTML output: tags dropped, the entities PHP's htmlspecialchars writes decoded. */
-const htmlText = (html: string) => html.replace(/<[^>]*>/g, '').replace(/&(amp|lt|gt|quot|#0?39);/g, (_m, e: string) => ENTITIES[e]!);
+// `<[^<>]*>`, not `<[^>]*>`: a run of `<` without `>` would make the latter rescan the rest of the text from each one.
+const htmlText = (html: string) => html.replace(/<[^<>]*>/g, '').replace(/&(amp|lt|gt|quot|#0?39);/g, (_m, e: string) => ENTITIES[e]!);
+
+/** PHP's page reads `<b>Fatal error</b>:  message in <b>/file.php</b>` (or the same without tags); the page is read
+ * only so far, and the message is what comes before the first `<` (or `/`), which must end in " in ". Patterns
+ * with one quantifier ending at a character it excludes, so each scans a character at most once (no backtracking
+ * through `\s*…\s+`, which was quadratic on a long run of spaces). */
+const FATAL = [/<b>Fatal error<\/b>:([^<]*)<b>/, /Fatal error:([^/]*)\//] as const;
+const FATAL_PAGE_CHARS = 65_536;
+function fatalError(text: string): string | undefined {
+  const page = text.slice(0, FATAL_PAGE_CHARS);
+  for (const pattern of FATAL) {
+    const found = pattern.exec(page)?.[1]?.trimEnd();
+    if (found !== undefined && /\sin$/.test(found)) return found.slice(0, -2).trim();
+  }
+  return undefined;
+}
 
 /**
  * The service's refusals, for nori's SERVICE_ERROR (4xx) and SERVICE_FAILED (5xx): a Zend fault (HTTP 400, or 404
@@ -78,9 +94,8 @@ export function serviceError(res: ServiceResponse): ServiceFailure | undefined {
       return undefined; // not XML after all: nori says the status alone
     }
   }
-  const text = res.text();
-  const fatal = /<b>Fatal error<\/b>:\s*([\s\S]*?)\s+in\s+<b>/.exec(text) ?? /Fatal error:\s*([\s\S]*?)\s+in\s+\//.exec(text);
-  if (fatal) return { error: 'PHP_FATAL_ERROR', message: redact(htmlText(fatal[1]!)).slice(0, 300) };
+  const fatal = fatalError(res.text());
+  if (fatal !== undefined) return { error: 'PHP_FATAL_ERROR', message: redact(htmlText(fatal)).slice(0, 300) };
   if (res.status === 404) return { error: 'PAGE_NOT_FOUND', message: 'the service has no page at this URL (check that BASE_URL ends with /api)' };
   return undefined;
 }

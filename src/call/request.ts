@@ -155,11 +155,18 @@ export function createServiceContext(deps: RequestDeps, input: ContextInput, hoo
     if (NOTE_NAME.test(name)) gathered.notes[name] = clip(value, 200);
   };
 
+  // A loop, not /\/+$/: that pattern retries from every slash of a run that does not end the text (quadratic).
+  function trimEndSlashes(s: string): string {
+    let end = s.length;
+    while (end > 0 && s.charCodeAt(end - 1) === 0x2f) end--;
+    return s.slice(0, end);
+  }
+
   function build(req: ServiceRequest): { method: string; url: string; headers: Record<string, string>; body?: Buffer | string } {
     const method = req.method ?? 'GET';
     const base = req.base !== undefined ? api.settings[req.base] : api.baseUrl;
     if (!/^https?:\/\//.test(req.url) && !base) fail('SERVICE_UNREACHABLE', { reason: `no ${req.base ?? 'BASE_URL'} is set`, attempts: 0 });
-    const url = new URL(/^https?:\/\//.test(req.url) ? req.url : `${base!.replace(/\/+$/, '')}/${req.url.replace(/^\/+/, '')}`);
+    const url = new URL(/^https?:\/\//.test(req.url) ? req.url : `${trimEndSlashes(base!)}/${req.url.replace(/^\/+/, '')}`);
     for (const [k, v] of Object.entries(req.query ?? {})) if (v !== undefined) url.searchParams.append(k, String(v));
     const headers: Record<string, string> = { 'user-agent': 'nori', accept: 'application/json, application/xml;q=0.9, */*;q=0.8' };
     let body: Buffer | string | undefined;

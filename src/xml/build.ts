@@ -79,7 +79,7 @@ function writeResults(out: string[], answer: Answer, r: Results): void {
 }
 
 /** An XML name a JSON key can be written as; other keys become <ENTRY key="…">. */
-const XML_NAME = /^(?!xml)[A-Za-z_][A-Za-z0-9_.-]*$/i;
+const XML_NAME = /^(?!xml)[a-z_][\w.-]*$/i;
 
 /**
  * A method's result as XML, by one rule (docs/plugins.md, "Results"): an object's keys become child elements

@@ -80,7 +80,7 @@ export async function startBayardPeer(options: BayardPeerOptions = {}): Promise<
   }, options.now ?? (() => new Date()));
 
   async function route(req: PeerRequest): Promise<PeerResponse> {
-    const [api, module = '', name = '', ...raw] = req.path.replace(/\/+$/, '').split('/').slice(1);
+    const [api, module = '', name = '', ...raw] = req.path.replace(/(?<!\/)\/+$/, '').split('/').slice(1);
     const mod = MODULES.get(module);
     if (api !== 'api' || !mod || !/^\w+$/.test(name)) return notFoundPage(req.path);
     const def = mod.methods.get(name);

@@ -52,7 +52,7 @@ export function oauth1Verifier(options: VerifierOptions) {
     if (!header.startsWith('OAuth ')) return refusal('parameter_absent', 400);
     const oauth: Record<string, string> = {};
     try {
-      for (const m of header.slice(6).matchAll(/([\w-]+)="([^"]*)"/g)) oauth[decodeURIComponent(m[1]!)] = decodeURIComponent(m[2]!);
+      for (const m of header.slice(6).matchAll(/(?<![\w-])([\w-]+)="([^"]*)"/g)) oauth[decodeURIComponent(m[1]!)] = decodeURIComponent(m[2]!);
     } catch {
       return refusal('parameter_absent', 400); // malformed percent-encoding in the header
     }

@@ -43,7 +43,7 @@ export const USER_METHODS = new Map<string, MethodDef>([
   ['create', method(['email'], ({ state, partner, form, args: [email] }) => {
     if (state.findUser(email!)) return answer('create', { response: FAILURE, user: 'ERROR_USER_EXISTS' });
     // Not documented: an identifier that is no e-mail (it would read as an id, or be unreachable) is refused.
-    if (!/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(email!)) return answer('create', { response: FAILURE, user: 'ERROR_EMAIL_INVALID' });
+    if (!/^[^@\s]+@[^@\s.]+(?:\.[^@\s.]+)+$/.test(email!)) return answer('create', { response: FAILURE, user: 'ERROR_EMAIL_INVALID' });
     const user = state.addUser({ id: state.nextUserId(), email: email! });
     const errors = state.writeFields(partner, user.fields, form);
     const created = { email: user.email, id: user.id };
