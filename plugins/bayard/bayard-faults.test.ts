@@ -82,11 +82,15 @@ describe('bayard plugin: faults', function () {
     await failure(id, 'LOOKUP', { IDENTIFIER: 'x@nilly.fr' }, 'SERVICE_BAD_RESPONSE');
   });
 
-  it('LOGIN on an account whose salt was emptied since AUTHORIZE: SALT_MISSING, and nothing is sent', async () => {
+  it('LOGIN on an account whose salt was emptied since AUTHORIZE: waiting again (UPDATE), or SALT_MISSING (cleared behind nori\'s back); nothing is sent', async () => {
     const id = await h.account('preprod');
     expectOk(only(await h.post(h.alice, `<UPDATE><WEBACCOUNT ID="${id}"><INFO><TOKEN_SECRET></TOKEN_SECRET></INFO></WEBACCOUNT></UPDATE>`)));
+    const other = await h.account('advantage');
+    await h.engine.database.knex('webaccount').update({ token_secret: null }).where('id', other);
     const sent = h.peer.requests.length;
-    const m = await failure(id, 'LOGIN', { EMAIL: 'cedric@nilly.fr', PASSWORD: 'montreuil-93100' }, 'SERVICE_ERROR');
+    await failure(id, 'LOGIN', { EMAIL: 'cedric@nilly.fr', PASSWORD: 'montreuil-93100' }, 'NOT_AUTHORIZED');
+    expectError(await h.authorize(id), 'KEY_REJECTED');
+    const m = await failure(other, 'LOGIN', { EMAIL: 'cedric@nilly.fr', PASSWORD: 'montreuil-93100' }, 'SERVICE_ERROR');
     assert.equal(m.attrs.serviceError, 'SALT_MISSING');
     assert.equal(h.peer.requests.length, sent);
   });

@@ -6,7 +6,7 @@
  * pages) turned into clear messages that never carry the url_key.
  */
 import { ParamError, type ServiceContext, type ServiceFailure, type ServiceResponse } from '../../src/sdk/index.js';
-import { faultFailure, faultOf, readAnswer, redact, type Result } from './xml.js';
+import { faultOf, readAnswer, redact, type Result } from './xml.js';
 
 /** A path argument: the CALL parameter it comes from (to name it in an error) and its value, or a list of values. */
 export type Arg = readonly [param: string, value: string | readonly string[]];
@@ -88,8 +88,7 @@ export function serviceError(res: ServiceResponse): ServiceFailure | undefined {
   const type = res.headers['content-type'] ?? '';
   if (/xml/i.test(type)) {
     try {
-      const fault = faultOf(res.xml());
-      return fault === undefined ? undefined : faultFailure(fault);
+      return faultOf(res.xml());
     } catch {
       return undefined; // not XML after all: nori says the status alone
     }
@@ -112,10 +111,7 @@ export async function checkKey({ request, credentials }: Pick<ServiceContext, 'r
   const res = await request({ url: `/user/lookup/${encodeURIComponent(key)}/${encodeURIComponent(PROBE)}`, accept: [400] });
   const root = res.xml();
   const fault = faultOf(root);
-  if (fault !== undefined) {
-    const f = faultFailure(fault);
-    return f.message ? `${f.error}: ${f.message}` : f.error;
-  }
+  if (fault !== undefined) return fault.message ? `${fault.error}: ${fault.message}` : fault.error;
   readAnswer(root); // a well-formed answer, whatever it says about the address: the key was accepted
   return true;
 }

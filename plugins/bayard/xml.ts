@@ -8,7 +8,8 @@
  * - `<fields>` become one entry per field: `{ value }`, or `{ error }`, or `{ error: 'validation_error', value, description }`.
  * - key_0, key_1… (a PHP array as Zend writes it) become an array, named per method (children, parents).
  * - SoapClient lists (…List holding one item, or one element holding key_N items, or nothing) become arrays.
- * `<status>failed</status>` is a Zend fault: the method threw, and there is no answer to the question.
+ * `<status>failed</status>` is a Zend fault: the method threw, and there is no answer to the question. Any other
+ * status but `success` is a failure too (STATUS_NOT_SUCCESS), never an answer.
  */
 import { ServiceError, type ResultValue, type ServiceFailure, type XmlElement } from '../../src/sdk/index.js';
 
@@ -39,17 +40,25 @@ function methodOf(root: XmlElement): XmlElement | undefined {
   return root.children.find((c) => child(c, 'status')) ?? (child(root, 'status') ? root : undefined);
 }
 
-/** A Zend fault's message (`<response><message>ERROR_URL_KEY</message></response><status>failed</status>`), if it is one. */
-export function faultOf(root: XmlElement): string | undefined {
+/**
+ * The service's failure, if the answer is one: any `<status>` but `success` ("un statut success indique que
+ * l'application SSO a fonctionné correctement"; nothing else does). A Zend fault is `failed`, with its message in
+ * `<response><message>`; for another status the message is the first of `<response><message>`, `<message>`,
+ * `<response>`. Surrounding whitespace aside, the status is compared exactly: `Success` is not what Zend writes.
+ */
+export function faultOf(root: XmlElement): ServiceFailure | undefined {
   const method = methodOf(root);
-  if (!method || trimmed(child(method, 'status')!) !== 'failed') return undefined;
+  const status = method && trimmed(child(method, 'status')!);
+  if (!method || status === 'success') return undefined;
   const response = child(method, 'response');
-  const message = response && (child(response, 'message') ?? response);
-  return (message && trimmed(message)) || 'no message';
+  const message = (response && child(response, 'message')) ?? child(method, 'message') ?? response;
+  const text = (message && trimmed(message)) || 'no message';
+  if (status === 'failed') return faultFailure(text);
+  return { error: 'STATUS_NOT_SUCCESS', message: redact(text).slice(0, 300), data: `status "${redact(status!).slice(0, 40)}"` };
 }
 
-/** What a fault means, for SERVICE_ERROR's serviceError and serviceMessage, or for AUTHORIZE's reason. */
-export function faultFailure(message: string): ServiceFailure {
+/** What a Zend fault means, for SERVICE_ERROR's serviceError and serviceMessage, or for AUTHORIZE's reason. */
+function faultFailure(message: string): ServiceFailure {
   if (message === 'ERROR_URL_KEY') return { error: message, message: 'the service does not know the WEBACCOUNT\'s TOKEN as a url_key, or not from this IP address', rejectsCredentials: true };
   return CODE.test(message) ? { error: message } : { error: 'ZEND_FAULT', message: redact(message).slice(0, 300) };
 }
@@ -91,7 +100,7 @@ export function readAnswer(root: XmlElement, items = 'items'): Result {
   const method = methodOf(root);
   if (!method) throw new ServiceError({ error: 'UNEXPECTED_ANSWER', message: `<${root.name}> holds no <status>: not an answer of the Bayard webservices` });
   const fault = faultOf(root);
-  if (fault !== undefined) throw new ServiceError(faultFailure(fault));
+  if (fault !== undefined) throw new ServiceError(fault);
   const response = child(method, 'response');
   const outcome = response ? OUTCOMES.get(trimmed(response)) : 'success';
   if (!outcome) throw new ServiceError({ error: 'UNEXPECTED_ANSWER', message: `unknown response ${redact(trimmed(response!)).slice(0, 60)}` });

@@ -8,6 +8,7 @@
  *     ▲   ◀──fail/expire──┘    ▲            │  └──────disable─────▶
  *     └─refresh_rejected, token_rejected─────┘
  *  authorized ──consent_required (a CALL met a consent page)──▶ requested
+ *  requested, authorized, disabled ──key_changed (UPDATE of an API key's TOKEN)──▶ waiting
  *  any state but revoked ──revoke──▶ revoked (terminal; tokens erased)
  * ```
  */
@@ -15,7 +16,7 @@ import type { AUTHORIZATION_STATES } from '../../schemas/webaccount.js';
 
 export type AuthState = (typeof AUTHORIZATION_STATES)[number];
 
-export type AuthEvent = 'request' | 'grant' | 'fail' | 'expire' | 'disable' | 'enable' | 'revoke' | 'refresh_rejected' | 'token_rejected' | 'consent_required';
+export type AuthEvent = 'request' | 'grant' | 'fail' | 'expire' | 'disable' | 'enable' | 'revoke' | 'refresh_rejected' | 'token_rejected' | 'consent_required' | 'key_changed';
 
 interface Transition {
   readonly from: ReadonlySet<AuthState>;
@@ -38,6 +39,8 @@ export const TRANSITIONS: ReadonlyMap<AuthEvent, Transition> = new Map<AuthEvent
   ['token_rejected', { from: new Set(['authorized']), to: 'waiting' }],
   // A CALL the service answered with a consent page: the user must consent, then the callback grants or fails.
   ['consent_required', { from: new Set(['authorized']), to: 'requested' }],
+  // UPDATE of an apikey or consent account's TOKEN or TOKEN_SECRET: the new key is unchecked until AUTHORIZE.
+  ['key_changed', { from: new Set(['requested', 'authorized', 'disabled']), to: 'waiting' }],
 ]);
 
 /** What a client may ask for through UPDATE AUTHORIZATION_STATE, and the event that does it. */

@@ -6,7 +6,7 @@ import type { UpdateCommand } from '../commands.js';
 import { failure } from '../errors.js';
 import { formatDatetime } from '../field-types.js';
 import { failed } from '../outcome.js';
-import { updateElement } from '../store/elements.js';
+import { updateElement, type Row } from '../store/elements.js';
 import { applyEvent, isTransition } from '../auth/transitions.js';
 import type { AuthEvent } from '../auth/state-machine.js';
 import type { Outcome } from '../outcome.js';
@@ -51,8 +51,24 @@ export const update: Handler<UpdateCommand> = async (cmd, ctx) => {
     const field = Object.entries(element.fields).find(([, d]) => d.unique)?.[0] ?? 'a unique field';
     return failed(failure('DUPLICATE_VALUE', { element: element.name, field, value: String(rows[0]?.[field] ?? '') }), elementID);
   }
+  if (element.name === 'WEBACCOUNT' && (cmd.values.has('TOKEN') || cmd.values.has('TOKEN_SECRET'))) await keyChanged(ctx, rows);
   return { kind: 'done', code: 'UPDATED', params: { element: element.name, id: elementID }, elementID };
 };
+
+/**
+ * An API key (apikey, consent) is checked at the service by AUTHORIZE only: a new TOKEN or TOKEN_SECRET on an
+ * account that was authorized would be used unchecked. So the account waits for AUTHORIZE again. The check is
+ * not made here: UPDATE runs in a transaction, which a slow service must not hold.
+ */
+async function keyChanged(ctx: HandlerContext, rows: readonly Row[]): Promise<void> {
+  const live = rows.filter((r) => r.AUTHORIZATION_STATE === 'requested' || r.AUTHORIZATION_STATE === 'authorized' || r.AUTHORIZATION_STATE === 'disabled');
+  if (!live.length) return;
+  const keyed = new Set((await ctx.trx('webapi').select('denomination').whereIn('denomination', [...new Set(live.map((r) => r.API as string))]).whereIn('auth_type', ['apikey', 'consent']) as { denomination: string }[]).map((a) => a.denomination));
+  for (const r of live) {
+    if (!keyed.has(r.API as string)) continue;
+    await applyEvent(ctx.trx, r.ID as number, 'key_changed', { contactId: ctx.principal.contactId, reason: 'its TOKEN or TOKEN_SECRET changed: AUTHORIZE it to check the new key' });
+  }
+}
 
 /** UPDATE AUTHORIZATION_STATE: disabled, authorized (from disabled) or revoked, through the state machine. */
 async function changeState(cmd: UpdateCommand, ctx: HandlerContext, event: AuthEvent): Promise<Outcome> {
