@@ -30,8 +30,10 @@ export interface ApplyOptions {
 }
 
 export async function applyEvent(trx: Knex, accountId: number, event: AuthEvent, options: ApplyOptions): Promise<TransitionRecord | Failure> {
-  const row = (await trx('webaccount').first('authorization_state').where('id', accountId).forUpdate()) as { authorization_state: AuthState } | undefined;
+  const row = (await trx('webaccount').first('authorization_state', 'activity').where('id', accountId).forUpdate()) as { authorization_state: AuthState; activity: number } | undefined;
   if (!row) return failure('NOT_FOUND', { element: 'WEBACCOUNT', id: accountId });
+  // Checked under the row lock: an account deleted while its user was at the provider gets no tokens.
+  if (event === 'grant' && row.activity === 0) return failure('ACCOUNT_DELETED', { id: accountId, action: 'authorize' });
   const from = row.authorization_state;
   const to = nextState(from, event);
   if (!to) {

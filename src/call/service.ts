@@ -25,6 +25,7 @@ import type { Keyring } from '../store/secrets.js';
 import { collect, keepCall, keepResult, keptCall, newCallId, type KeptCall } from './consents.js';
 import type { HttpClient } from './http-client.js';
 import { checkParams } from './params.js';
+import { deletedProblem } from '../verbs/context.js';
 import { CallFailure, createServiceContext, type CallConfig, type Gathered, type RequestDeps } from './request.js';
 
 /** What running a kept CALL at a consent page's callback says the user chose. */
@@ -210,6 +211,8 @@ export function createCallService(deps: CallDeps): CallService {
     if (missing.length) return failed(failure('NOT_FOUND', { element: 'WEBACCOUNT', id: missing.join(',') }), elementID);
     const denied = rows.filter((r) => !canCall(principal, r)).map((r) => r.ID);
     if (denied.length) return failed(failure('FORBIDDEN', { element: 'WEBACCOUNT', id: denied.join(','), action: 'call' }), elementID);
+    const deleted = deletedProblem(rows, 'call');
+    if (deleted) return failed(deleted, elementID);
 
     const ordered = command.ids.map((id) => found.get(id)!);
     const answers: CallAnswer[] = new Array(ordered.length);

@@ -52,4 +52,26 @@ export async function loadWritable(ctx: HandlerContext, verb: Verb, element: Ele
   return rows;
 }
 
+/**
+ * OWNERID and GROUPID a non-admin writes: only the caller, and only a group of the caller's. Anything else would
+ * plant an element on someone else (who then sees it as their own, authorizes it, and lends the planter their tokens).
+ */
+export function ownershipProblem(ctx: HandlerContext, element: ElementDef, values: ReadonlyMap<string, unknown>): Failure | undefined {
+  const p = ctx.principal;
+  if (p.admin) return undefined;
+  const owner = values.get('OWNERID');
+  if (owner !== undefined && owner !== null && owner !== p.contactId) return failure('OWNER_FORBIDDEN', { element: element.name, value: String(owner), me: p.contactId });
+  const group = values.get('GROUPID');
+  if (group !== undefined && group !== null && !(typeof group === 'number' && p.groups.includes(group))) {
+    return failure('GROUP_FORBIDDEN', { element: element.name, value: String(group), groups: p.groups.join(', ') || 'none' });
+  }
+  return undefined;
+}
+
+/** A deleted account (ACTIVITY 0) is neither called nor authorized until it is restored. */
+export const deletedProblem = (rows: readonly Row[], action: string): Failure | undefined => {
+  const deleted = rows.filter((r) => r.ACTIVITY === 0).map((r) => r.ID);
+  return deleted.length ? failure('ACCOUNT_DELETED', { id: deleted.join(','), action }) : undefined;
+};
+
 export const isRows = (x: Row[] | Failure): x is Row[] => Array.isArray(x);

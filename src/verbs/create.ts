@@ -7,7 +7,7 @@ import { failure, type Failure } from '../errors.js';
 import type { FieldValue } from '../field-types.js';
 import { failed, type Outcome } from '../outcome.js';
 import { insertElement, insertElements } from '../store/elements.js';
-import type { Handler, HandlerContext } from './context.js';
+import { ownershipProblem, type Handler, type HandlerContext } from './context.js';
 import { checkValues, isUniqueViolation } from './references.js';
 import { checkPluginFields } from './webapi-plugin.js';
 
@@ -16,7 +16,7 @@ async function prepare(cmd: CreateCommand, ctx: HandlerContext, memo?: Map<strin
   const { element } = cmd;
   const me = ctx.principal.contactId;
   if (element.adminWrite && !ctx.principal.admin) return failure('ADMIN_ONLY', { action: 'create', element: element.name });
-  const problem = (element.name === 'WEBAPI' ? checkPluginFields(ctx, cmd.values) : undefined) ?? (await checkValues(ctx, element, cmd.values, [], memo));
+  const problem = ownershipProblem(ctx, element, cmd.values) ?? (element.name === 'WEBAPI' ? checkPluginFields(ctx, cmd.values) : undefined) ?? (await checkValues(ctx, element, cmd.values, [], memo));
   if (problem) return problem;
   const now = new Date();
   const values = new Map<string, FieldValue>(cmd.values);

@@ -10,7 +10,7 @@ import { updateElement, type Row } from '../store/elements.js';
 import { applyEvent, isTransition } from '../auth/transitions.js';
 import type { AuthEvent } from '../auth/state-machine.js';
 import type { Outcome } from '../outcome.js';
-import { isRows, loadWritable, type Handler, type HandlerContext } from './context.js';
+import { isRows, loadWritable, ownershipProblem, type Handler, type HandlerContext } from './context.js';
 import { checkValues, findReferences, isUniqueViolation } from './references.js';
 import { checkPluginFields } from './webapi-plugin.js';
 
@@ -23,16 +23,21 @@ export const update: Handler<UpdateCommand> = async (cmd, ctx) => {
   if (cmd.stateEvent) return changeState(cmd, ctx, cmd.stateEvent);
 
   if (cmd.unmodifiedSince) {
-    const { date, toSecond } = cmd.unmodifiedSince;
-    const given = toSecond ? Math.floor(date.getTime() / 1000) : date.getTime();
+    // Exact, whatever the precision sent: a date without milliseconds means .000. To the second, two writes in
+    // one second could not be told apart and the later writer would silently overwrite the earlier one.
+    const given = cmd.unmodifiedSince.date;
     for (const row of rows) {
       const stored = row.MODIFICATIONDATE as Date;
-      if ((toSecond ? Math.floor(stored.getTime() / 1000) : stored.getTime()) !== given) {
-        return failed(failure('MODIFIED_SINCE', { element: element.name, id: row.ID as number, stored: formatDatetime(stored), given: formatDatetime(date) }), elementID);
+      if (stored.getTime() !== given.getTime()) {
+        return failed(failure('MODIFIED_SINCE', { element: element.name, id: row.ID as number, stored: formatDatetime(stored), given: formatDatetime(given) }), elementID);
       }
     }
   }
-  const problem = (element.name === 'WEBAPI' ? checkPluginFields(ctx, cmd.values, rows) : undefined) ?? (await checkValues(ctx, element, cmd.values, ids));
+  const problem =
+    ownershipProblem(ctx, element, cmd.values) ??
+    (element.name === 'WEBACCOUNT' ? apiMove(cmd, rows) : undefined) ??
+    (element.name === 'WEBAPI' ? checkPluginFields(ctx, cmd.values, rows) : undefined) ??
+    (await checkValues(ctx, element, cmd.values, ids));
   if (problem) return failed(problem, elementID);
   for (const [field, value] of cmd.values) {
     // Renaming a unique field that other elements reference would orphan them.
@@ -54,6 +59,18 @@ export const update: Handler<UpdateCommand> = async (cmd, ctx) => {
   if (element.name === 'WEBACCOUNT' && (cmd.values.has('TOKEN') || cmd.values.has('TOKEN_SECRET'))) await keyChanged(ctx, rows);
   return { kind: 'done', code: 'UPDATED', params: { element: element.name, id: elementID }, elementID };
 };
+
+/**
+ * An account that holds tokens or an authorization in progress keeps its WEBAPI: moved, its tokens would be
+ * presented to the other service (a Dropbox token sent to LinkedIn's BASE_URL). Waiting and revoked accounts
+ * hold none and may move.
+ */
+function apiMove(cmd: UpdateCommand, rows: readonly Row[]) {
+  const to = cmd.values.get('API');
+  if (to === undefined) return undefined;
+  const held = rows.find((r) => r.API !== to && r.AUTHORIZATION_STATE !== 'waiting' && r.AUTHORIZATION_STATE !== 'revoked');
+  return held && failure('API_NOT_MOVABLE', { id: held.ID as number, state: String(held.AUTHORIZATION_STATE), api: String(held.API) });
+}
 
 /**
  * An API key (apikey, consent) is checked at the service by AUTHORIZE only: a new TOKEN or TOKEN_SECRET on an

@@ -76,9 +76,10 @@ describe('permissions', () => {
     assert.equal(outcome(await run('<UPDATE><WEBAPI ID="1"><INFO><SCOPES>x</SCOPES></INFO></WEBAPI></UPDATE>', ADMIN)), 'ok');
   });
 
-  it('a new owner takes the element away from its creator', async () => {
+  it('an owner cannot give the element away; a new owner an admin sets takes it away from its creator', async () => {
     const id = await seedAccount(t.engine, ALICE);
-    assert.equal(outcome(await run(`<UPDATE><WEBACCOUNT ID="${id}"><INFO><OWNERID>4</OWNERID></INFO></WEBACCOUNT></UPDATE>`, ALICE)), 'ok');
+    assert.equal(outcome(await run(`<UPDATE><WEBACCOUNT ID="${id}"><INFO><OWNERID>4</OWNERID></INFO></WEBACCOUNT></UPDATE>`, ALICE)), 'OWNER_FORBIDDEN');
+    assert.equal(outcome(await run(`<UPDATE><WEBACCOUNT ID="${id}"><INFO><OWNERID>4</OWNERID></INFO></WEBACCOUNT></UPDATE>`, ADMIN)), 'ok');
     assert.equal(outcome(await run(`<GET><WEBACCOUNT ID="${id}"/></GET>`, ALICE)), 'NOT_VISIBLE');
     assert.equal(outcome(await run(`<GET><WEBACCOUNT ID="${id}"/></GET>`, CAROL)), 'ok');
   });
