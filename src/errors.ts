@@ -36,6 +36,7 @@ export const MESSAGES = {
   LIMIT_ATTRIBUTES: { msgType: 1, status: 400, message: '<{name}> has more than the limit of {limit} attributes.' },
   LIMIT_ATTRIBUTE_LENGTH: { msgType: 1, status: 400, message: 'Attribute {name} is longer than the limit of {limit} characters.' },
   LIMIT_TEXT_LENGTH: { msgType: 1, status: 400, message: 'A text value is longer than the limit of {limit} characters.' },
+  LIMIT_CRITERIA: { msgType: 1, status: 400, message: 'The command has more than the limit of {limit} criteria (fields in its INFO blocks); an IN list counts as one.' },
   LIMIT_COMMANDS: { msgType: 1, status: 400, message: 'The request has more than the limit of {limit} commands.' },
   QUERY_ATTRIBUTE: { msgType: 1, status: 400, message: '<QUERY> has an unknown or invalid attribute {name}; it accepts atomic="true|false".' },
   UNSUPPORTED_MEDIA_TYPE: { msgType: 1, status: 415, message: 'Send the batch as application/xml, text/xml, or as the form field NQL.' },

@@ -19,6 +19,9 @@ export interface ValidateOptions {
   readonly maxIds: number;
 }
 
+/** Most criteria (fields inside INFO blocks, all blocks together) in one SEARCH or COUNT. An IN list counts as one. */
+export const MAX_CRITERIA = 1000;
+
 const OPERATORS: ReadonlySet<string> = new Set<Operator>(['=', '!=', 'IN', 'starts-with', 'contains', 'GT', 'GT=', 'LT', 'LT=', 'between']);
 const TEXT_OPERATORS: ReadonlySet<string> = new Set(['starts-with', 'contains']);
 const ORDER_OPERATORS: ReadonlySet<string> = new Set(['GT', 'GT=', 'LT', 'LT=', 'between']);
@@ -367,9 +370,13 @@ function buildCommand(node: XmlNode, options: ValidateOptions): Command {
       return { name, element, at: where, verb, ids };
     case 'SEARCH':
     case 'COUNT': {
+      let criteria = 0;
       const blocks = elementNode.children.filter((c) => c.name === 'INFO').map((info) => {
         checkAttributes(info, NONE);
         checkNoText(info);
+        criteria += info.children.length;
+        // Each criterion is a bind parameter or two, and PostgreSQL takes at most 65,535 in a statement.
+        if (criteria > MAX_CRITERIA) fail('LIMIT_CRITERIA', { limit: MAX_CRITERIA }, info);
         return info.children.map((c) => parseCriterion(element, c));
       });
       if (verb === 'COUNT') return { name, element, at: where, verb, blocks };

@@ -168,7 +168,9 @@ function applyCriterion(q: Knex.QueryBuilder, c: Criterion): void {
       else q.where((w) => w.whereNot(column, value as Knex.Value).orWhereNull(column));
       return;
     case 'IN':
-      q.whereIn(column, c.values as Knex.Value[]);
+      // One array parameter whatever the list's length (PostgreSQL takes at most 65,535 parameters); the
+      // server infers its type from the column's.
+      q.whereRaw('?? = ANY(?)', [column, c.values as unknown as Knex.Value]);
       return;
     case 'starts-with':
       q.whereRaw(`starts_with(??, ?)`, [column, value as string]);
