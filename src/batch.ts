@@ -12,6 +12,7 @@ import type { CallService } from './call/service.js';
 import type { Registry } from './plugins/loader.js';
 import type { Command, CreateCommand } from './commands.js';
 import { NoriError, failure, type Failure } from './errors.js';
+import { truncate } from './log.js';
 import { failed, type Outcome } from './outcome.js';
 import type { Principal } from './principal.js';
 import type { WatchedTable } from './store/changes.js';
@@ -45,7 +46,8 @@ function incident(deps: BatchDeps, e: unknown): Outcome {
   if (e instanceof NoriError) return failed(e.failure);
   const id = randomBytes(4).toString('hex');
   const err = e as { message?: string; code?: string; name?: string };
-  deps.logger.error({ incident: id, err: { name: err.name, code: err.code, message: err.message } }, 'command failed unexpectedly');
+  // A knex error's message starts with the whole statement: cut here too, for a logger a CMS passed in.
+  deps.logger.error({ incident: id, err: { name: err.name, code: err.code, message: truncate(String(err.message)) } }, 'command failed unexpectedly');
   return failed(failure('INTERNAL_ERROR', { incident: id }));
 }
 

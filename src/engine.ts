@@ -6,9 +6,10 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Knex } from 'knex';
-import pino, { type Logger } from 'pino';
+import type { Logger } from 'pino';
 import { createAuthService, type AuthConfig, type CallbackResult, type ConsentResumer, type Credentials, type KeyChecker, type PluginRevoker } from './auth/service.js';
 import { runBatch, type Item } from './batch.js';
+import { createLogger } from './log.js';
 import { createHttpClient } from './call/http-client.js';
 import type { CallConfig } from './call/request.js';
 import { createCallService } from './call/service.js';
@@ -144,7 +145,7 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
 }
 
 async function startEngine(options: EngineOptions, opened: (() => Promise<void>)[]): Promise<Engine> {
-  const logger = options.logger ?? pino({ level: 'warn' });
+  const logger = options.logger ?? createLogger({ level: 'warn' });
   const limits: XmlLimits = { ...DEFAULT_LIMITS, ...options.limits };
   const validateOptions = { maxPageSize: options.maxPageSize ?? 1000, maxIds: 1000 };
   // Plugins first: a broken one stops the start before anything touches the database.

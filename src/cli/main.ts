@@ -9,6 +9,7 @@ import pino, { type Logger } from 'pino';
 import { ConfigError, loadConfig, type Config } from '../config.js';
 import { createEngine, type Engine } from '../engine.js';
 import { createServer } from '../http/server.js';
+import { createLogger } from '../log.js';
 import type { Principal } from '../principal.js';
 import { PluginLoadError } from '../plugins/check.js';
 import { DatabaseUnreachableError, DataDirInUseError } from '../store/db.js';
@@ -210,8 +211,8 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
       return 0;
     }
     const config = loadConfig(env);
-    if (command === 'serve') return await serve(config, pino({ level: config.logLevel }));
-    const logger = pino({ level: config.logLevel === 'info' ? 'warn' : config.logLevel }, pino.destination(2));
+    if (command === 'serve') return await serve(config, createLogger({ level: config.logLevel }));
+    const logger = createLogger({ level: config.logLevel === 'info' ? 'warn' : config.logLevel }, pino.destination(2));
     switch (command) {
       case 'migrate': {
         engine = await openEngine(config, logger, false);
