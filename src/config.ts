@@ -5,6 +5,7 @@
  */
 import { WEBAPI } from '../schemas/index.js';
 import { isIP } from 'node:net';
+import { DEFAULT_BUDGET, type BudgetConfig } from './budget.js';
 import { isReadError, readValue } from './field-types.js';
 import { parseKey } from './store/secrets.js';
 import type { CallConfig } from './call/request.js';
@@ -35,6 +36,8 @@ export interface Config {
   /** Extra plugin folders and npm packages. */
   readonly plugins: { readonly dirs: readonly string[]; readonly packages: readonly string[] };
   readonly calls: Readonly<CallConfig>;
+  /** What one request may spend: RESPONSE bytes, rows read, wall time. */
+  readonly budget: Readonly<BudgetConfig>;
   /** NORI_WEBAPI_<PLUGIN>_<FIELD> and NORI_WEBAPI_<PLUGIN>_SETTINGS_<NAME>, by upper-case plugin name. */
   readonly webapis: WebapiOverrides;
 }
@@ -56,6 +59,9 @@ export const ENV_VARS = {
   NORI_MAX_TEXT_LENGTH: `Longest text of one element. Default: ${DEFAULT_LIMITS.maxTextLength}.`,
   NORI_MAX_COMMANDS: `Most commands in one QUERY. Default: ${DEFAULT_LIMITS.maxCommands}.`,
   NORI_MAX_PAGE_SIZE: 'Largest PAGINATE display. Default: 1000.',
+  NORI_MAX_RESPONSE_BYTES: `Most bytes of one RESPONSE; past it, the commands not yet run answer BUDGET_RESPONSE_BYTES. Default: ${DEFAULT_BUDGET.maxResponseBytes}.`,
+  NORI_MAX_REQUEST_ROWS: `Most rows the reads of one request may return; past it, BUDGET_ROWS. Default: ${DEFAULT_BUDGET.maxRows}.`,
+  NORI_REQUEST_TIMEOUT_MS: `Most time one request's commands may take, its CALLs' service requests included; past it, BUDGET_TIME. Default: ${DEFAULT_BUDGET.timeoutMs}.`,
   NORI_LOG_LEVEL: 'pino log level (fatal, error, warn, info, debug, trace, silent). Default: info.',
   NORI_PUBLIC_URL: 'Base URL browsers reach nori at; the OAuth callback is NORI_PUBLIC_URL/oauth/callback. Default: http://NORI_HOST:NORI_PORT.',
   NORI_RETURN_URLS: 'Comma-separated URL prefixes an AUTHORIZE return URL must start with (same origin, path below). Default: none (no return URL accepted).',
@@ -202,6 +208,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxCommands: positiveInt(env, 'NORI_MAX_COMMANDS', DEFAULT_LIMITS.maxCommands),
     }),
     maxPageSize: positiveInt(env, 'NORI_MAX_PAGE_SIZE', 1000),
+    budget: Object.freeze({
+      maxResponseBytes: positiveInt(env, 'NORI_MAX_RESPONSE_BYTES', DEFAULT_BUDGET.maxResponseBytes),
+      maxRows: positiveInt(env, 'NORI_MAX_REQUEST_ROWS', DEFAULT_BUDGET.maxRows),
+      timeoutMs: positiveInt(env, 'NORI_REQUEST_TIMEOUT_MS', DEFAULT_BUDGET.timeoutMs),
+    }),
     logLevel,
     plugins: Object.freeze({ dirs: list(env.NORI_PLUGIN_DIRS), packages: list(env.NORI_PLUGINS) }),
     calls: Object.freeze({

@@ -9,6 +9,7 @@ import type { Knex } from 'knex';
 import type { Logger } from 'pino';
 import { createAuthService, type AuthConfig, type CallbackResult, type ConsentResumer, type Credentials, type KeyChecker, type PluginRevoker } from './auth/service.js';
 import { runBatch, type Item } from './batch.js';
+import { DEFAULT_BUDGET, RequestBudget, type BudgetConfig } from './budget.js';
 import { createLogger } from './log.js';
 import { createHttpClient } from './call/http-client.js';
 import type { CallConfig } from './call/request.js';
@@ -27,7 +28,7 @@ import { openDatabase, type Database, type DatabaseOptions } from './store/db.js
 import { migrateLatest } from './store/migrate.js';
 import { createKeyring, generateKey, parseKey, type Keyring } from './store/secrets.js';
 import { validateCommand } from './validate.js';
-import { buildRequestFailure, buildResponse } from './xml/build.js';
+import { buildRequestFailure } from './xml/build.js';
 import { DEFAULT_LIMITS, parseXml, type XmlLimits, type XmlNode } from './xml/parse.js';
 
 export interface EngineOptions {
@@ -49,6 +50,11 @@ export interface EngineOptions {
   readonly webapis?: WebapiOverrides;
   /** CALL's deadlines, retries and limits. */
   readonly calls?: Partial<CallConfig>;
+  /**
+   * What one request may spend: bytes of RESPONSE, rows read, wall time (defaults 32 MiB, 100,000 rows, 60 s).
+   * Past one, the commands not yet run answer its MESSAGE and run nothing (docs/commands.md, Budgets).
+   */
+  readonly budget?: Partial<BudgetConfig>;
   /** Run migrations on start. Default true. */
   readonly migrate?: boolean;
   readonly logger?: Logger;
@@ -173,7 +179,8 @@ async function startEngine(options: EngineOptions, opened: (() => Promise<void>)
   const auth = createAuthService({ knex, keyring, logger, config: authConfig, loadApi, checkKey, revokeWithPlugin, resumeConsent });
   const calls = createCallService({ knex, keyring, logger, auth, authConfig, loadApi, http, config: callConfig });
   if (options.migrate ?? true) await syncWebapis(knex, keyring, plugins, options.webapis ?? {}, logger);
-  const deps = { knex, keyring, logger, auth, calls, plugins, changed: changes.changed };
+  const deps = { knex, keyring, logger, auth, calls, plugins, changed: changes.changed, statementTimeouts: database.kind === 'postgres' };
+  const budgetConfig: BudgetConfig = { ...DEFAULT_BUDGET, ...options.budget };
 
   async function run(body: string | Uint8Array, given: Principal): Promise<Execution> {
     const principal = checkPrincipal(given);
@@ -196,9 +203,10 @@ async function startEngine(options: EngineOptions, opened: (() => Promise<void>)
       if (name !== 'atomic' || (value !== 'true' && value !== 'false')) return requestFailure(failure('QUERY_ATTRIBUTE', { name }, root));
     }
     if (root.text.trim() !== '') return requestFailure(failure('UNEXPECTED_TEXT', { parent: 'QUERY', text: root.text.trim().slice(0, 40) }, root));
-    const outcomes = await runBatch(deps, items, principal, root.attributes.atomic === 'true');
+    const budget = new RequestBudget(budgetConfig, labels);
+    const outcomes = await runBatch(deps, items, principal, root.attributes.atomic === 'true', budget);
     const answers = outcomes.map((outcome, i) => ({ ...labels[i]!, outcome }));
-    return { status: 200, xml: buildResponse(answers), answers };
+    return { status: 200, xml: budget.response(outcomes), answers };
   }
 
   return {

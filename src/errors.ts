@@ -125,6 +125,10 @@ export const MESSAGES = {
   // Batch semantics.
   ROLLED_BACK: { msgType: 1, status: 409, message: 'This command succeeded but was rolled back because command {failed} of the atomic batch failed.' },
   NOT_RUN: { msgType: 1, status: 409, message: 'This command did not run because command {failed} of the atomic batch failed.' },
+  BUDGET_RESPONSE_BYTES: { msgType: 1, status: 413, message: 'The answers reached the RESPONSE budget of {limit} bytes (NORI_MAX_RESPONSE_BYTES): this command {what}; send it again in a smaller batch or with a smaller PAGINATE.' },
+  BUDGET_ROWS: { msgType: 1, status: 413, message: 'The request read its budget of {limit} rows (NORI_MAX_REQUEST_ROWS): this command {what}; send it again in another request or with a smaller PAGINATE.' },
+  BUDGET_TIME: { msgType: 1, status: 504, message: 'The request used its time budget of {limit} ms (NORI_REQUEST_TIMEOUT_MS): this command {what}; send it again in another request.' },
+  TRANSACTION_CONFLICT: { msgType: 1, status: 409, message: 'The transaction conflicted with another one running at the same time ({reason}) in {attempts} attempt(s) and nothing was written; the client may send it again.' },
   INTERNAL_ERROR: { msgType: 1, status: 500, message: 'nori could not complete this command (incident {incident}); nothing was written.' },
 } as const satisfies Record<string, MessageSpec>;
 

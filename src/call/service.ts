@@ -31,8 +31,15 @@ import { CallFailure, createServiceContext, type CallConfig, type Gathered, type
 /** What running a kept CALL at a consent page's callback says the user chose. */
 export type ConsentOutcome = { kind: 'granted' } | { kind: 'refused'; reason: string } | { kind: 'unavailable'; reason: string };
 
+/** The time a request may still spend: its end (epoch ms), and the whole budget (for the MESSAGE). */
+export interface TimeBudget {
+  readonly deadline: number;
+  readonly limitMs: number;
+}
+
 export interface CallService {
-  call(principal: Principal, command: CallCommand | ReplayCommand): Promise<Outcome>;
+  /** `time`: the request's time budget, which the service requests of this CALL share. */
+  call(principal: Principal, command: CallCommand | ReplayCommand, time?: TimeBudget): Promise<Outcome>;
   /** The callback of a consent page (auth/service.ts): runs the kept CALL again and keeps its result. */
   resumeConsent(flow: { id: number; accountId: number }): Promise<ConsentOutcome>;
   /** AUTHORIZE of an apikey WEBAPI: the plugin's checkKey, with the same client, deadlines and retries. */
@@ -71,9 +78,10 @@ export function createCallService(deps: CallDeps): CallService {
   const { knex, logger, auth, loadApi } = deps;
   const callbackBase = `${deps.authConfig.publicUrl.replace(/\/$/, '')}/oauth/callback`;
 
-  const requestDeps = (accountId: number): RequestDeps => ({
+  const requestDeps = (accountId: number, deadline?: number): RequestDeps => ({
     http: deps.http,
-    config: deps.config,
+    // A CALL of a batch spends the batch's time too: its requests' budget ends with the request's.
+    config: deadline === undefined ? deps.config : { ...deps.config, budgetMs: Math.max(1, Math.min(deps.config.budgetMs, deadline - Date.now())) },
     logger,
     async refresh(rejected) {
       const c = await auth.credentials(accountId, { rejected });
@@ -103,7 +111,7 @@ export function createCallService(deps: CallDeps): CallService {
     return { failure: failure('INTERNAL_ERROR', { incident }), attributes: gathered.notes };
   }
 
-  async function callOne(row: Row, stored: StoredToken, command: CallCommand, principal: Principal): Promise<CallAnswer> {
+  async function callOne(row: Row, stored: StoredToken, command: CallCommand, principal: Principal, deadline: number | undefined): Promise<CallAnswer> {
     const id = row.ID as number;
     const method = command.method;
     const refuse = (f: Failure, attributes: Record<string, string> = {}): CallAnswer => ({ accountId: id, method, result: { failure: f }, attributes, warnings: [] });
@@ -123,7 +131,7 @@ export function createCallService(deps: CallDeps): CallService {
     const creds = await auth.credentials(id, { stored });
     if ('code' in creds) return refuse(creds);
     const account = { id, login: (row.LOGIN as string | null) ?? null };
-    const ran = await runMethod(api, account, { token: creds.accessToken, tokenSecret: creds.tokenSecret }, method, params, requestDeps(id));
+    const ran = await runMethod(api, account, { token: creds.accessToken, tokenSecret: creds.tokenSecret }, method, params, requestDeps(id, deadline));
     if (!ran.consent) return ran.answer;
     return askConsent(ran.answer, ran.consent, api, principal, { method, node: command.node }, command.returnUrl);
   }
@@ -196,7 +204,8 @@ export function createCallService(deps: CallDeps): CallService {
     return { kind: 'called', answers: [kept] };
   }
 
-  async function call(principal: Principal, command: CallCommand | ReplayCommand): Promise<Outcome> {
+  async function call(principal: Principal, command: CallCommand | ReplayCommand, time?: TimeBudget): Promise<Outcome> {
+    const deadline = time?.deadline;
     if (command.replay !== undefined) return replay(principal, command);
     const elementID = command.ids.join(',');
     // The accounts and their stored tokens in one query: a fresh token needs no second one.
@@ -221,7 +230,10 @@ export function createCallService(deps: CallDeps): CallService {
       while (next < ordered.length) {
         const i = next++;
         const row = ordered[i]!;
-        answers[i] = await callOne(row, tokens.get(row.ID as number)!, command, principal);
+        // An account not started when the request's time is up is not called at all.
+        answers[i] = deadline !== undefined && Date.now() >= deadline
+          ? { accountId: row.ID as number, method: command.method, result: { failure: failure('BUDGET_TIME', { limit: time!.limitMs, what: 'was not sent to the service' }) }, attributes: {}, warnings: [] }
+          : await callOne(row, tokens.get(row.ID as number)!, command, principal, deadline);
       }
     };
     await Promise.all(Array.from({ length: Math.min(PARALLEL, ordered.length) }, worker));

@@ -49,6 +49,7 @@ function openEngine(config: Config, logger: Logger, migrate = true): Promise<Eng
     },
     plugins: config.plugins,
     calls: config.calls,
+    budget: config.budget,
     webapis: config.webapis,
     migrate,
     logger,

@@ -121,28 +121,29 @@ function writeFailure(out: string[], f: Failure, extra: Attrs): void {
 
 const DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>';
 
-/** Pieces written before they are joined into one flat chunk: a 100,000-command answer would otherwise keep millions of small strings. */
-const CHUNK_PIECES = 8192;
+/** One command's answer (its RESULTS or MESSAGE) as a fragment of the RESPONSE, written as soon as it is known. */
+export function buildAnswer(answer: Answer): string {
+  const out: string[] = [];
+  const o = answer.outcome;
+  const common = { command: answer.verb, name: answer.name };
+  if (o.kind === 'results') writeResults(out, answer, o);
+  else if (o.kind === 'called') writeCalled(out, answer, o);
+  else if (o.kind === 'failed') writeFailure(out, o.failure, { ...o.attributes, ...common, elementID: o.elementID });
+  else element(out, 'MESSAGE', { ...o.attributes, ...common, msgType: 0, elementID: o.elementID }, describe({ code: o.code, params: o.params }));
+  return out.join('');
+}
+
+/** What surrounds the answers of a RESPONSE; a batch with none is `<RESPONSE/>`. */
+export const RESPONSE_OPEN = `${DECLARATION}<RESPONSE>`;
+export const RESPONSE_CLOSE = '</RESPONSE>';
+
+/** The RESPONSE of fragments built by buildAnswer, in order. */
+export const joinResponse = (fragments: readonly string[]): string =>
+  fragments.length ? RESPONSE_OPEN + fragments.join('') + RESPONSE_CLOSE : `${DECLARATION}<RESPONSE/>`;
 
 /** The RESPONSE for a batch that ran: one RESULTS or MESSAGE per command, in order. */
 export function buildResponse(answers: readonly Answer[]): string {
-  if (!answers.length) return `${DECLARATION}<RESPONSE/>`;
-  const chunks: string[] = [`${DECLARATION}<RESPONSE>`];
-  const out: string[] = [];
-  for (const answer of answers) {
-    const o = answer.outcome;
-    const common = { command: answer.verb, name: answer.name };
-    if (o.kind === 'results') writeResults(out, answer, o);
-    else if (o.kind === 'called') writeCalled(out, answer, o);
-    else if (o.kind === 'failed') writeFailure(out, o.failure, { ...o.attributes, ...common, elementID: o.elementID });
-    else element(out, 'MESSAGE', { ...o.attributes, ...common, msgType: 0, elementID: o.elementID }, describe({ code: o.code, params: o.params }));
-    if (out.length > CHUNK_PIECES) {
-      chunks.push(out.join(''));
-      out.length = 0;
-    }
-  }
-  chunks.push(out.join(''), '</RESPONSE>');
-  return chunks.join('');
+  return joinResponse(answers.map(buildAnswer));
 }
 
 /** The RESPONSE for a request refused as a whole (malformed XML, a limit, no API key). */
