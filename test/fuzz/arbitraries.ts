@@ -274,9 +274,18 @@ export function document(ctx: FuzzContext): fc.Arbitrary<string> {
   const rootName = fc.oneof({ weight: 15, arbitrary: fc.constant('QUERY') }, { weight: 1, arbitrary: pick(['query', 'RESPONSE', 'QUERY:x', 'Q']) });
   const doc = fc.tuple(prolog, rootName, roots, fc.oneof({ weight: 20, arbitrary: body }, { weight: 1, arbitrary: many }), fc.oneof({ weight: 20, arbitrary: pick(['', '\n', '<!-- after -->', '<?pi?>']) }, { weight: 1, arbitrary: pick(['tail', '<QUERY/>', '&amp;']) }))
     .map(([prolog, root, a, kids, epilog]) => prolog + serialize(el(root, a, kids)) + epilog);
+  // Batches aimed at the request budgets (the fuzz target's are small): many SEARCHes, huge IN lists, and long
+  // texts in every criterion and CALL parameter.
+  const search = fc.constantFrom(...ELEMENT_DEFS).map((d) => el('SEARCH', [], [el(d.name)]));
+  const inList = fc.tuple(fc.integer({ min: 1, max: Math.floor(ctx.limits.maxTextLength / 7) }), pick(['ID', 'DENOMINATION', 'OWNERID'])).map(([n, f]) =>
+    el('COUNT', [], [el('WEBACCOUNT', [], [el('INFO', [], [el(f, [['operator', 'IN']], [txt(Array.from({ length: n }, (_, i) => String(i + 1)).join(','))])])])]));
+  const longParam = fc.tuple(pick(['TEXT', 'MAIL', 'SITE', 'TAGS', 'DATA', 'ID']), sized([ctx.limits.maxTextLength, 1024, 254])).map(([p, v]) =>
+    el('CALL', [], [el('WEBACCOUNT', [['ID', '1']], [el(p === 'TEXT' ? 'WRITE' : 'READ', [], [el(p, [], [txt(v)])])])]));
+  const aimed = fc.tuple(pick(['', 'true']), fc.array(fc.oneof({ weight: 4, arbitrary: search }, { weight: 1, arbitrary: inList }, { weight: 1, arbitrary: longParam }, { weight: 1, arbitrary: command(ctx) }), { minLength: 1, maxLength: ctx.limits.maxCommands }))
+    .map(([atomic, kids]) => serialize(el('QUERY', atomic ? [['atomic', atomic]] : [], kids)));
   const big = fc.tuple(doc, pick([ctx.limits.maxBytes - 1, ctx.limits.maxBytes + 1])).map(([d, n]) => d + ' '.repeat(Math.max(0, n - Buffer.byteLength(d))));
   const mutations = fc.oneof({ weight: 3, arbitrary: fc.constant([]) }, { weight: 1, arbitrary: fc.array(mutation, { minLength: 1, maxLength: 3 }) });
-  return fc.tuple(fc.oneof({ weight: 40, arbitrary: doc }, { weight: 1, arbitrary: big }), mutations).map(([d, ms]) => ms.reduce((s, m) => m(s), d));
+  return fc.tuple(fc.oneof({ weight: 40, arbitrary: doc }, { weight: 4, arbitrary: aimed }, { weight: 1, arbitrary: big }), mutations).map(([d, ms]) => ms.reduce((s, m) => m(s), d));
 }
 
 type Mutation = (s: string) => string;

@@ -93,6 +93,8 @@ export async function startTarget(): Promise<FuzzTarget> {
     authorization: { publicUrl: PUBLIC_URL, returnUrls: [context.returnPrefix], providerTimeoutMs: 2000 },
     calls: { timeoutMs: 1000, maxAttempts: 1, budgetMs: 2000 },
     limits: FUZZ_LIMITS,
+    // Small budgets, so that the batches aimed at them (arbitraries.ts) reach every budget's path.
+    budget: { maxResponseBytes: 16 * 1024, maxRows: 60, timeoutMs: 10_000 },
     logger,
   });
   const app: FastifyInstance = createServer({ engine, logger, maxBodyBytes: FUZZ_LIMITS.maxBytes });
@@ -123,7 +125,8 @@ export async function startTarget(): Promise<FuzzTarget> {
     await authorizedAccount(engine, ALICE, 'echo', '<PUBLIC>W</PUBLIC>'); // WEBACCOUNT 1
     await seedAccount(engine, ALICE, 'vault', `<ISLOCKED>1</ISLOCKED><TOKEN>${s('a2-t')}</TOKEN><TOKEN_SECRET>${s('a2-ts')}</TOKEN_SECRET>`); // 2
     await seedAccount(engine, ADMIN, 'vault', `<PUBLIC>R</PUBLIC><TOKEN>${s('a3-t')}</TOKEN>`); // 3
-    await seedAccount(engine, CAROL, 'keyed', `<GROUPID>10</GROUPID><TOKEN>${s('a4-k')}</TOKEN>`); // 4
+    // CAROL's, shared with group 10 (ALICE's), which only an admin may set: CAROL is not in it.
+    await seedAccount(engine, ADMIN, 'keyed', `<OWNERID>${CAROL.contactId}</OWNERID><GROUPID>10</GROUPID><TOKEN>${s('a4-k')}</TOKEN>`); // 4
     await seedAccount(engine, CAROL, 'legacy', `<TOKEN>${s('a5-t')}</TOKEN><TOKEN_SECRET>${s('a5-ts')}</TOKEN_SECRET>`); // 5
     await seedAccount(engine, ALICE, 'legacy', `<ISLOCKED>1</ISLOCKED><TOKEN>${s('a6-t')}</TOKEN><TOKEN_SECRET>${s('a6-ts')}</TOKEN_SECRET>`); // 6
     await authorizedAccount(engine, ADMIN, 'echo'); // 7
