@@ -121,6 +121,26 @@ describe('orange plugin: Personal APIs behind the privacy-consent redirect', fun
     assert.deepEqual(events, ['request', 'grant', 'consent_required', 'fail']);
   });
 
+  it('a deleted account: its consent callback runs nothing and stores nothing, and its kept CALL is not collected', async () => {
+    const id = await authorized();
+    const pending = expectError(only(await contacts(id)), 'CONSENT_REQUIRED', '2');
+    const back = new URL(await choose(pending.attrs.url!, 'u1', 'once'));
+    expectOk(only(await post(keys.alice, `<DELETE><WEBACCOUNT ID="${id}"/></DELETE>`)));
+    const sent = orange.requests.length;
+    const done = await visit(`${server.url}${back.pathname}${back.search}`);
+    assert.equal(done.location, `${CMS}back?webaccount=${id}&outcome=error&error=ACCOUNT_DELETED`);
+    assert.equal(orange.requests.length, sent, 'the kept CALL was not run again');
+    assert.equal((await state(id)).authorization_state, 'waiting');
+    // Another account, consented to and then deleted: its kept result is not collected until it is restored.
+    const other = await authorized('u2');
+    const { message } = await consent(other, 'once', 'u2');
+    expectOk(only(await post(keys.alice, `<DELETE><WEBACCOUNT ID="${other}"/></DELETE>`)));
+    expectError(only(await replay(other, message.attrs.call!)), 'ACCOUNT_DELETED');
+    expectError(only(await replay(other, message.attrs.call!, keys.bob)), 'REPLAY_UNKNOWN', '3');
+    expectOk(only(await post(keys.alice, `<UPDATE><WEBACCOUNT ID="${other}"><INFO><ACTIVITY>1</ACTIVITY></INFO></WEBACCOUNT></UPDATE>`)));
+    assert.equal(textAt(callResult(await replay(other, message.attrs.call!)), 'contacts/contact/lastName'), 'Dupont');
+  });
+
   it('keeps the CALL for its caller only, for a limited time, and refuses a return URL off the allowlist', async () => {
     const id = await authorized();
     expectError(only(await contacts(id, 'https://evil.test/')), 'RETURN_URL_NOT_ALLOWED', '3');

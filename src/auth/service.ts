@@ -209,6 +209,11 @@ export function createAuthService(deps: { knex: Knex; keyring: Keyring; logger: 
     if (flow.expiresAt.getTime() < Date.now()) {
       return conclude(flow, 'FLOW_EXPIRED', 410, 'The authorization took too long; ask for a new one.', { name: 'expire', reason: 'the authorization link expired before the user came back' });
     }
+    // Deleted while its user was away: nothing runs at the service (no code exchange, no kept CALL run again).
+    const live = (await knex('webaccount').first('activity').where('id', flow.accountId)) as { activity: number } | undefined;
+    if (live && live.activity !== 1) {
+      return conclude(flow, 'ACCOUNT_DELETED', 410, `WEBACCOUNT ${flow.accountId} was deleted during the authorization; nothing was stored.`, { name: 'fail', reason: 'the account was deleted during the authorization' });
+    }
     const denied = query.get('error') ?? (query.has('denied') ? 'access_denied' : null);
     if (denied) {
       const description = query.get('error_description')?.slice(0, 200);

@@ -198,6 +198,9 @@ export function createCallService(deps: CallDeps): CallService {
 
   async function replay(principal: Principal, command: ReplayCommand): Promise<Outcome> {
     const id = command.ids[0]!;
+    // A deleted account's kept result waits for its restoration; told only to whoever may read the account.
+    const account = (await selectByIds(knex, WEBACCOUNT, [id]))[0];
+    if (account && account.ACTIVITY !== 1 && canRead(principal, WEBACCOUNT, account)) return failed(failure('ACCOUNT_DELETED', { id, action: 'collect a kept CALL of' }), String(id));
     const kept = await collect(knex, deps.keyring, { callId: command.replay, accountId: id, principal, ttlSeconds: deps.authConfig.flowTtlSeconds });
     if ('code' in kept) return failed(kept, String(id));
     if ('failure' in kept.result) return failed(kept.result.failure, String(id), kept.attributes);

@@ -20,8 +20,6 @@ export const update: Handler<UpdateCommand> = async (cmd, ctx) => {
   const unlocking = cmd.values.size === 1 && cmd.values.get('ISLOCKED') === 0;
   const rows = await loadWritable(ctx, 'UPDATE', element, ids, unlocking);
   if (!isRows(rows)) return failed(rows, elementID);
-  if (cmd.stateEvent) return changeState(cmd, ctx, cmd.stateEvent);
-
   if (cmd.unmodifiedSince) {
     // Exact, whatever the precision sent: a date without milliseconds means .000. To the second, two writes in
     // one second could not be told apart and the later writer would silently overwrite the earlier one.
@@ -33,6 +31,8 @@ export const update: Handler<UpdateCommand> = async (cmd, ctx) => {
       }
     }
   }
+  // After the precondition, which holds for a change of AUTHORIZATION_STATE too.
+  if (cmd.stateEvent) return changeState(cmd, ctx, cmd.stateEvent);
   const problem =
     ownershipProblem(ctx, element, cmd.values) ??
     (element.name === 'WEBACCOUNT' ? apiMove(cmd, rows) : undefined) ??

@@ -120,6 +120,14 @@ describe('ownership and account life, against hostile callers', () => {
       assert.equal((await stored(id))!.denomination, null);
     });
 
+    it('holds for an UPDATE of AUTHORIZATION_STATE too', async () => {
+      const id = await authorized();
+      await t.engine.database.knex('webaccount').update({ modificationdate: '2026-11-30 12:00:00.700+00' }).where('id', id);
+      const stale = await run(`<UPDATE><WEBACCOUNT ID="${id}"><INFO><MODIFICATIONDATE>2026-11-30 12:00:00</MODIFICATIONDATE><AUTHORIZATION_STATE>disabled</AUTHORIZATION_STATE></INFO></WEBACCOUNT></UPDATE>`);
+      assert.equal(stale.attrs.errorCode, 'MODIFIED_SINCE');
+      assert.equal((await stored(id))!.authorization_state, 'authorized');
+    });
+
     it('a date sent as nori wrote it passes, and so does a whole second that is exactly the stored date', async () => {
       const id = await seedAccount(t.engine, ALICE, 'mastodon');
       await t.engine.database.knex('webaccount').update({ modificationdate: '2026-11-30 12:00:00.700+00' }).where('id', id);
