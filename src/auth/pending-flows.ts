@@ -6,6 +6,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { Knex } from 'knex';
+import { encryptedColumn, openColumn, sealColumn } from '../store/encrypted-columns.js';
 import type { Keyring } from '../store/secrets.js';
 
 export interface PendingFlow {
@@ -22,7 +23,7 @@ export interface PendingFlow {
 
 export type Claim = { kind: 'claimed'; flow: PendingFlow } | { kind: 'used' } | { kind: 'unknown' };
 
-const CONTEXT = 'nori_pending_flows.secret';
+const SECRET = encryptedColumn('nori_pending_flows', 'secret');
 export const hashState = (state: string) => createHash('sha256').update(state).digest('hex');
 export const newState = () => randomBytes(32).toString('base64url');
 
@@ -44,7 +45,7 @@ export async function savePendingFlow(
     contact_id: flow.contactId,
     kind: flow.kind,
     request_token: flow.requestToken ?? null,
-    secret: keyring.encrypt(flow.secret, CONTEXT),
+    secret: sealColumn(keyring, SECRET, flow.secret),
     return_url: flow.returnUrl ?? null,
     created_at: now,
     expires_at: new Date(now.getTime() + flow.ttlSeconds * 1000),
@@ -64,7 +65,7 @@ export async function claimPendingFlow(knex: Knex, keyring: Keyring, state: stri
       kind: row.kind,
       requestToken: row.request_token,
       // A consent flow keeps a CALL instead (call/consents.ts), and no secret.
-      secret: row.secret ? keyring.decrypt(row.secret, CONTEXT, { element: 'pending flow', id: row.id }) : '',
+      secret: row.secret ? openColumn(keyring, SECRET, row.secret, row.id) : '',
       returnUrl: row.return_url,
       expiresAt: row.expires_at,
     },
