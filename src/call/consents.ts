@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Knex } from 'knex';
-import { hashState } from '../auth/pending-flows.js';
+import { hashState, purgeDeadFlows } from '../auth/pending-flows.js';
 import { failure, type Failure } from '../errors.js';
 import type { CallAnswer } from '../outcome.js';
 import type { Principal } from '../principal.js';
@@ -31,6 +31,7 @@ const reviver = (_k: string, v: unknown) => (v && typeof v === 'object' && typeo
 /** Records the kept CALL and its flow; an older pending flow of the account is superseded, as AUTHORIZE does. */
 export async function keepCall(trx: Knex.Transaction, keyring: Keyring, k: { state: string; callId: string; accountId: number; contactId: number; call: KeptCall; returnUrl: string | undefined; ttlSeconds: number }): Promise<void> {
   const now = new Date();
+  await purgeDeadFlows(trx, k.ttlSeconds, now);
   await trx('nori_pending_flows').update({ used_at: now }).where('account_id', k.accountId).whereNull('used_at');
   await trx('nori_pending_flows').insert({
     state_hash: hashState(k.state),
