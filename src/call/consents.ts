@@ -6,10 +6,11 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Knex } from 'knex';
-import { hashState } from '../auth/pending-flows.js';
+import { hashState, purgeDeadFlows } from '../auth/pending-flows.js';
 import { failure, type Failure } from '../errors.js';
 import type { CallAnswer } from '../outcome.js';
 import type { Principal } from '../principal.js';
+import { encryptedColumn, openColumn, sealColumn } from '../store/encrypted-columns.js';
 import type { Keyring } from '../store/secrets.js';
 import type { XmlNode } from '../xml/parse.js';
 
@@ -18,8 +19,8 @@ export interface KeptCall {
   readonly node: XmlNode;
 }
 
-const CALL_CONTEXT = 'nori_pending_flows.pending_call';
-const RESULT_CONTEXT = 'nori_pending_flows.result';
+const PENDING_CALL = encryptedColumn('nori_pending_flows', 'pending_call');
+const RESULT = encryptedColumn('nori_pending_flows', 'result');
 
 export const newCallId = () => randomBytes(24).toString('base64url');
 
@@ -30,6 +31,7 @@ const reviver = (_k: string, v: unknown) => (v && typeof v === 'object' && typeo
 /** Records the kept CALL and its flow; an older pending flow of the account is superseded, as AUTHORIZE does. */
 export async function keepCall(trx: Knex.Transaction, keyring: Keyring, k: { state: string; callId: string; accountId: number; contactId: number; call: KeptCall; returnUrl: string | undefined; ttlSeconds: number }): Promise<void> {
   const now = new Date();
+  await purgeDeadFlows(trx, k.ttlSeconds, now);
   await trx('nori_pending_flows').update({ used_at: now }).where('account_id', k.accountId).whereNull('used_at');
   await trx('nori_pending_flows').insert({
     state_hash: hashState(k.state),
@@ -37,7 +39,7 @@ export async function keepCall(trx: Knex.Transaction, keyring: Keyring, k: { sta
     account_id: k.accountId,
     contact_id: k.contactId,
     kind: 'consent',
-    pending_call: keyring.encrypt(JSON.stringify(k.call), CALL_CONTEXT),
+    pending_call: sealColumn(keyring, PENDING_CALL, JSON.stringify(k.call)),
     return_url: k.returnUrl ?? null,
     created_at: now,
     expires_at: new Date(now.getTime() + k.ttlSeconds * 1000),
@@ -46,11 +48,11 @@ export async function keepCall(trx: Knex.Transaction, keyring: Keyring, k: { sta
 
 export async function keptCall(db: Knex, keyring: Keyring, flowId: number): Promise<KeptCall> {
   const row = (await db('nori_pending_flows').first('pending_call').where('id', flowId)) as { pending_call: string };
-  return JSON.parse(keyring.decrypt(row.pending_call, CALL_CONTEXT, { element: 'pending flow', id: flowId })) as KeptCall;
+  return JSON.parse(openColumn(keyring, PENDING_CALL, row.pending_call, flowId)) as KeptCall;
 }
 
 export async function keepResult(db: Knex, keyring: Keyring, flowId: number, answer: CallAnswer): Promise<void> {
-  await db('nori_pending_flows').update({ result: keyring.encrypt(JSON.stringify(answer, replacer), RESULT_CONTEXT), result_at: new Date() }).where('id', flowId);
+  await db('nori_pending_flows').update({ result: sealColumn(keyring, RESULT, JSON.stringify(answer, replacer)), result_at: new Date() }).where('id', flowId);
 }
 
 /**
@@ -69,5 +71,5 @@ export async function collect(db: Knex, keyring: Keyring, k: { callId: string; a
   if (row.result_at.getTime() + k.ttlSeconds * 1000 < Date.now()) return failure('REPLAY_EXPIRED', { id });
   const claimed = await db('nori_pending_flows').update({ taken_at: new Date() }).where('id', row.id).whereNull('taken_at');
   if (!claimed) return failure('REPLAY_USED', { id });
-  return JSON.parse(keyring.decrypt(row.result, RESULT_CONTEXT, { element: 'pending flow', id: row.id }), reviver) as CallAnswer;
+  return JSON.parse(openColumn(keyring, RESULT, row.result, row.id), reviver) as CallAnswer;
 }

@@ -8,6 +8,7 @@ import { columnOf, type ElementDef, type FieldDef } from '../../schemas/types.js
 import type { FieldValue } from '../field-types.js';
 import type { Principal } from '../principal.js';
 import { selectRows } from './prepared.js';
+import { encryptedColumn, openColumn, sealColumn } from './encrypted-columns.js';
 import type { Keyring } from './secrets.js';
 
 /** A stored element by field name; secret fields are never read into it. */
@@ -61,7 +62,7 @@ function toRecord(element: ElementDef, values: ReadonlyMap<string, FieldValue>, 
   for (const [field, value] of values) {
     const def = element.fields[field] as FieldDef;
     const column = columnOf(field);
-    record[column] = def.type === 'secret' && typeof value === 'string' ? keyring.encrypt(value, `${element.table}.${column}`) : value;
+    record[column] = def.type === 'secret' && typeof value === 'string' ? sealColumn(keyring, encryptedColumn(element.table, column), value) : value;
   }
   return record;
 }
@@ -150,7 +151,7 @@ export async function readSecrets(trx: Knex | Knex.Transaction, element: Element
   for (const field of secrets) {
     const column = columnOf(field);
     const stored = record?.[column] as string | null | undefined;
-    out[field] = stored ? keyring.decrypt(stored, `${element.table}.${column}`, { element: element.name, id }) : null;
+    out[field] = stored ? openColumn(keyring, encryptedColumn(element.table, column), stored, id) : null;
   }
   return out;
 }

@@ -9,6 +9,7 @@ import * as authorization from './migrations/002-authorization.js';
 import * as plugins from './migrations/003-plugins.js';
 import * as consents from './migrations/004-consents.js';
 import * as changeNotifications from './migrations/005-change-notifications.js';
+import * as pendingFlowExpiry from './migrations/006-pending-flow-expiry.js';
 
 interface Migration {
   readonly name: string;
@@ -22,6 +23,7 @@ const MIGRATIONS: readonly Migration[] = [
   { name: '003-plugins', ...plugins },
   { name: '004-consents', ...consents },
   { name: '005-change-notifications', ...changeNotifications },
+  { name: '006-pending-flow-expiry', ...pendingFlowExpiry },
 ];
 
 const source: Knex.MigrationSource<Migration> = {

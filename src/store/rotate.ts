@@ -5,7 +5,7 @@
  * loses a value and a crash leaves every row readable (old or new key).
  */
 import type { Knex } from 'knex';
-import { ELEMENTS, columnOf } from '../../schemas/index.js';
+import { ENCRYPTED_COLUMNS, openColumn, sealColumn } from './encrypted-columns.js';
 import type { Keyring } from './secrets.js';
 
 export interface RotationReport {
@@ -13,36 +13,25 @@ export interface RotationReport {
   readonly rewritten: Readonly<Record<string, number>>;
 }
 
-const EXTRA_SECRET_COLUMNS: readonly (readonly [string, string])[] = [['nori_pending_flows', 'secret']];
-
-function secretColumns(): (readonly [string, string])[] {
-  const out: (readonly [string, string])[] = [];
-  for (const element of ELEMENTS.values()) {
-    for (const [field, def] of Object.entries(element.fields)) if (def.type === 'secret') out.push([element.table, columnOf(field)]);
-  }
-  return [...out, ...EXTRA_SECRET_COLUMNS];
-}
-
 export async function rotateSecrets(knex: Knex, keyring: Keyring, batchSize = 500): Promise<RotationReport> {
   const rewritten: Record<string, number> = {};
   const current = `v1.${keyring.currentId}.`;
-  for (const [table, column] of secretColumns()) {
-    const context = `${table}.${column}`;
+  for (const c of ENCRYPTED_COLUMNS) {
+    const { table, column, keyColumn: key } = c;
     let count = 0;
     for (;;) {
       const done = await knex.transaction(async (trx) => {
-        const rows = (await trx(table).select('id', column).whereNotNull(column).andWhereRaw('left(??, ?) <> ?', [column, current.length, current]).orderBy('id').limit(batchSize).forUpdate()) as Record<string, unknown>[];
+        const rows = (await trx(table).select(key, column).whereNotNull(column).andWhereRaw('left(??, ?) <> ?', [column, current.length, current]).orderBy(key).limit(batchSize).forUpdate()) as Record<string, unknown>[];
         for (const row of rows) {
-          const id = row.id as number;
-          const plain = keyring.decrypt(row[column] as string, context, { element: table, id });
-          await trx(table).update({ [column]: keyring.encrypt(plain, context) }).where('id', id);
+          const id = row[key] as number;
+          await trx(table).update({ [column]: sealColumn(keyring, c, openColumn(keyring, c, row[column] as string, id)) }).where(key, id);
         }
         count += rows.length;
         return rows.length < batchSize;
       });
       if (done) break;
     }
-    rewritten[context] = count;
+    rewritten[c.context] = count;
   }
   return { rewritten };
 }

@@ -6,12 +6,23 @@
  */
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
 import { NoriError, failure } from '../errors.js';
+import { isEncryptedContext } from './encrypted-columns.js';
 
 const VERSION = 'v1';
+
+/** How every stored ciphertext begins: the version and the key's id. */
+export const ENVELOPE_PREFIX = /^v1\.[0-9a-f]{12}\./;
+
+/** A context outside store/encrypted-columns.ts would be a column that rotation never reaches. */
+function registered(context: string): string {
+  if (!isEncryptedContext(context)) throw new Error(`${context} is not a registered encrypted column (store/encrypted-columns.ts)`);
+  return context;
+}
 
 export interface Keyring {
   /** Id of the key new values are encrypted with. */
   readonly currentId: string;
+  /** `context` is a registered column's `table.column` (store/encrypted-columns.ts); any other throws. */
   encrypt(plaintext: string, context: string): string;
   /** Throws NoriError SECRET_UNREADABLE when no configured key opens the value. */
   decrypt(envelope: string, context: string, owner: { element: string; id: number }): string;
@@ -52,11 +63,12 @@ export function createKeyring(keys: readonly Buffer[]): Keyring {
     encrypt(plaintext, context) {
       const iv = randomBytes(12);
       const cipher = createCipheriv('aes-256-gcm', current, iv);
-      cipher.setAAD(Buffer.from(context));
+      cipher.setAAD(Buffer.from(registered(context)));
       const body = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
       return [VERSION, currentId, iv.toString('base64url'), cipher.getAuthTag().toString('base64url'), body.toString('base64url')].join('.');
     },
     decrypt(envelope, context, owner) {
+      registered(context);
       const [version, id = '?', iv, tag, body] = envelope.split('.');
       const key = byId.get(id);
       const unreadable = (cause?: unknown) =>
