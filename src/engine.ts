@@ -3,7 +3,7 @@
  * The embeddable engine: a request body in, a RESPONSE document out. The path is a straight line:
  * parse → validate → run (store) → build.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Knex } from 'knex';
 import pino, { type Logger } from 'pino';
@@ -22,7 +22,7 @@ import type { Answer } from './outcome.js';
 import type { Principal } from './principal.js';
 import { authenticate, createApiKey, listApiKeys, revokeApiKey, type ApiKeyInfo, type LiveKey, type NewApiKey } from './store/api-keys.js';
 import { createChangeFeed, type ChangeFeed } from './store/changes.js';
-import { openDatabase, type Database, type DatabaseOptions } from './store/db.js';
+import { openDatabase, prepareDataDir, type Database, type DatabaseOptions } from './store/db.js';
 import { migrateLatest } from './store/migrate.js';
 import { createKeyring, generateKey, parseKey, type Keyring } from './store/secrets.js';
 import { validateCommand } from './validate.js';
@@ -138,7 +138,7 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
   // Plugins first: a broken one stops the start before anything touches the database.
   const plugins = await loadPlugins(options.plugins);
   const dbOptions = options.database ?? {};
-  if (dbOptions.dataDir && !dbOptions.url) mkdirSync(dbOptions.dataDir, { recursive: true });
+  if (dbOptions.dataDir && !dbOptions.url) prepareDataDir(dbOptions.dataDir);
   const keyring = createKeyring(resolveKeys(options, logger).map(parseKey));
   const database = await openDatabase({ ...dbOptions, logger: dbOptions.logger ?? logger, onLockLost: (err) => logger.error({ err: err.message }, 'lost the lock on the embedded database folder') });
   const knex: Knex = database.knex;
