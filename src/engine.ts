@@ -3,7 +3,7 @@
  * The embeddable engine: a request body in, a RESPONSE document out. The path is a straight line:
  * parse → validate → run (store) → build.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Knex } from 'knex';
 import type { Logger } from 'pino';
@@ -24,8 +24,10 @@ import type { Answer } from './outcome.js';
 import { checkPrincipal, type Principal } from './principal.js';
 import { authenticate, createApiKey, listApiKeys, revokeApiKey, type ApiKeyInfo, type LiveKey, type NewApiKey } from './store/api-keys.js';
 import { createChangeFeed, type ChangeFeed } from './store/changes.js';
-import { openDatabase, type Database, type DatabaseOptions } from './store/db.js';
+import { openDatabase, prepareDataDir, type Database, type DatabaseOptions } from './store/db.js';
+import { KEY_FILE, readKeyFiles, rotateKeyFile } from './store/key-file.js';
 import { migrateLatest } from './store/migrate.js';
+import { rotateSecrets, type RotationReport } from './store/rotate.js';
 import { createKeyring, generateKey, parseKey, type Keyring } from './store/secrets.js';
 import { validateCommand } from './validate.js';
 import { buildRequestFailure } from './xml/build.js';
@@ -94,6 +96,12 @@ export interface Engine {
   healthy(): Promise<boolean>;
   /** Runs pending migrations; returns their names. */
   migrate(): Promise<string[]>;
+  /**
+   * Re-encrypts every stored secret with the current key. On the embedded default with its own key file, the
+   * file moves to the new key too (the first of `secretKeys`, else the key of an interrupted rotation, else a
+   * fresh one), safely at every step (store/key-file.ts); the engine encrypts with that key from then on.
+   */
+  rotateSecrets(): Promise<RotationReport>;
   readonly database: Database;
   /**
    * How this process hears of changes to the WEBAPIs and API keys it caches. A CMS that writes those tables
@@ -106,19 +114,26 @@ export interface Engine {
 }
 
 function resolveKeys(options: EngineOptions, logger: Logger): string[] {
-  if (options.secretKeys?.length) return [...options.secretKeys];
+  const given = options.secretKeys ?? [];
   const db = options.database ?? {};
-  if (db.url) throw new ConfigError('NORI_SECRET_KEY is required with DATABASE_URL: secrets are encrypted at rest');
+  if (db.url) {
+    if (!given.length) throw new ConfigError('NORI_SECRET_KEY is required with DATABASE_URL: secrets are encrypted at rest');
+    return [...given];
+  }
   if (!db.dataDir) {
+    if (given.length) return [...given];
     logger.warn('no NORI_SECRET_KEY: secrets of this in-memory database are encrypted with a throw-away key');
     return [generateKey()];
   }
-  const file = join(db.dataDir, 'secret.key');
-  if (!existsSync(file)) {
-    writeFileSync(file, generateKey() + '\n', { mode: 0o600, flag: 'wx' });
-    logger.warn({ file }, 'no NORI_SECRET_KEY: generated a key for the embedded database; back it up, or secrets are lost with it');
+  // The folder's own keys are read after the given ones: the one in use without NORI_SECRET_KEY, and the one of a
+  // rotation a crash interrupted (store/key-file.ts).
+  let files = readKeyFiles(db.dataDir);
+  if (!given.length && !files.current) {
+    writeFileSync(join(db.dataDir, KEY_FILE), generateKey() + '\n', { mode: 0o600, flag: 'wx' });
+    logger.warn({ file: join(db.dataDir, KEY_FILE) }, 'no NORI_SECRET_KEY: generated a key for the embedded database; back it up, or secrets are lost with it');
+    files = readKeyFiles(db.dataDir);
   }
-  return [readFileSync(file, 'utf8').trim()];
+  return [...new Set([...given, files.current, files.next].filter((k): k is string => k !== undefined))];
 }
 
 const DEFAULT_AUTH: AuthConfig = {
@@ -157,7 +172,7 @@ async function startEngine(options: EngineOptions, opened: (() => Promise<void>)
   // Plugins first: a broken one stops the start before anything touches the database.
   const plugins = await loadPlugins(options.plugins);
   const dbOptions = options.database ?? {};
-  if (dbOptions.dataDir && !dbOptions.url) mkdirSync(dbOptions.dataDir, { recursive: true });
+  if (dbOptions.dataDir && !dbOptions.url) prepareDataDir(dbOptions.dataDir);
   const keyring = createKeyring(resolveKeys(options, logger).map(parseKey));
   const database = await openDatabase({ ...dbOptions, logger: dbOptions.logger ?? logger, onLockLost: (err) => logger.error({ err: err.message }, 'lost the lock on the embedded database folder') });
   opened.push(() => database.close());
@@ -233,6 +248,14 @@ async function startEngine(options: EngineOptions, opened: (() => Promise<void>)
       }
     },
     migrate: () => migrateLatest(knex),
+    async rotateSecrets() {
+      const dir = dbOptions.url ? undefined : dbOptions.dataDir;
+      const files = dir ? readKeyFiles(dir) : {};
+      // Keys given by the environment alone: nothing on disk to follow them.
+      if (!dir || !files.current) return rotateSecrets(knex, keyring);
+      const target = options.secretKeys?.[0] ?? files.next ?? generateKey();
+      return rotateKeyFile(dir, target, () => keyring.adopt(parseKey(target)), () => rotateSecrets(knex, keyring));
+    },
     plugins,
     database,
     changes,

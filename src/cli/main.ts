@@ -8,12 +8,13 @@ import { parseArgs } from 'node:util';
 import pino, { type Logger } from 'pino';
 import { ConfigError, loadConfig, type Config } from '../config.js';
 import { createEngine, type Engine } from '../engine.js';
+import { NoriError } from '../errors.js';
 import { createServer } from '../http/server.js';
 import { createLogger } from '../log.js';
 import type { Principal } from '../principal.js';
 import { PluginLoadError } from '../plugins/check.js';
 import { DatabaseUnreachableError, DataDirInUseError } from '../store/db.js';
-import { rotateSecrets } from '../store/rotate.js';
+import { KEY_FILE } from '../store/key-file.js';
 import { ScaffoldError, scaffoldPlugin } from './scaffold.js';
 
 const USAGE = `nori: XML commands over WEBAPI and WEBACCOUNT
@@ -26,7 +27,8 @@ const USAGE = `nori: XML commands over WEBAPI and WEBACCOUNT
   nori keys create --contact N [--groups 1,2] [--admin] [--label TEXT]
   nori keys list
   nori keys revoke <id|key-id>
-  nori secrets rotate                re-encrypt every secret with NORI_SECRET_KEY (older keys in NORI_SECRET_KEYS_OLD)
+  nori secrets rotate                re-encrypt every secret with NORI_SECRET_KEY (older keys in NORI_SECRET_KEYS_OLD);
+                                     on the embedded default, its secret.key moves to the new key (a fresh one without NORI_SECRET_KEY)
   nori plugin new <name> [--dir DIR] write a working plugin and its test into DIR/<name> (default DIR: plugins)
 
 Configuration is read from the environment; see README.md.`;
@@ -230,8 +232,9 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
       case 'secrets': {
         if (rest[0] !== 'rotate') throw new UsageError('secrets takes rotate');
         engine = await openEngine(config, logger);
-        const { rewritten } = await rotateSecrets(engine.database.knex, engine.keyring);
+        const { rewritten } = await engine.rotateSecrets();
         for (const [column, n] of Object.entries(rewritten)) console.error(`${column}: ${n} re-encrypted`);
+        if (!config.databaseUrl && existsSync(join(config.dataDir, KEY_FILE))) console.error(`${join(config.dataDir, KEY_FILE)} holds the new key: back it up`);
         return 0;
       }
       default:
@@ -245,6 +248,10 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     if (e instanceof UsageError || e instanceof ConfigError || e instanceof DataDirInUseError || e instanceof ScaffoldError || e instanceof PluginLoadError) {
       console.error(`nori: ${e.message}${e instanceof UsageError ? `\n\n${USAGE}` : ''}`);
       return 2;
+    }
+    if (e instanceof NoriError) {
+      console.error(`nori: ${e.message}`);
+      return 1;
     }
     throw e;
   } finally {

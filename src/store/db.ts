@@ -3,13 +3,14 @@
  * Opens the database: PostgreSQL through `pg` when a URL is given, else the embedded PGlite (one connection,
  * in a data folder or in memory). The only module besides the store's own that knows which one it is.
  */
-import { mkdirSync } from 'node:fs';
+import { chmodSync, lstatSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import knexFactory, { type Knex } from 'knex';
 import ClientPgLite from 'knex-pglite';
 import pg from 'pg';
 import lockfile from 'proper-lockfile';
+import { ConfigError } from '../config.js';
 
 // PostgreSQL returns bigint (COUNT) and numeric as strings; nori's counts fit in a double.
 pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
@@ -97,6 +98,10 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
   // nori makes the PGlite instance (in memory without a folder) to LISTEN on it; knex-pglite takes it through a
   // connection function, which knex does not deep-clone as it does a connection object.
   const pglite = new PGlite(options.dataDir ? join(options.dataDir, 'pgdata') : undefined);
+  if (options.dataDir) {
+    await pglite.waitReady;
+    tightenDataDir(options.dataDir);
+  }
   const connection = (() => ({ pglite })) as unknown as Knex.StaticConnectionConfig;
   const knex = knexFactory({ client: ClientPgLite, dialect: 'postgres', connection, log });
   return {
@@ -112,6 +117,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     },
     close: async () => {
       await knex.destroy();
+      if (options.dataDir) tightenDataDir(options.dataDir);
       await release();
     },
   };
@@ -146,6 +152,44 @@ export class DatabaseUnreachableError extends Error {
   }
 }
 
+/**
+ * Makes the embedded database's folder its owner's alone, before anything is written into it: created 0700; an
+ * existing one that others may only read (as older versions left it) tightened to 0700; one that group or others
+ * can write refused, since whoever can write it could have planted files, swapped the key or the WAL.
+ * A folder that others cannot enter is what guards the files in it, whatever their own modes.
+ */
+export function prepareDataDir(dataDir: string): void {
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const st = statSync(dataDir);
+  if (!st.isDirectory()) throw new ConfigError(`NORI_DATA_DIR ${dataDir} is not a folder`);
+  const mode = st.mode & 0o777;
+  if (mode & 0o022) {
+    throw new ConfigError(`NORI_DATA_DIR ${dataDir} can be written by other users (mode ${mode.toString(8)}): they could read or corrupt the embedded database and its key; run chmod 700 ${dataDir}`);
+  }
+  if (mode & 0o077) chmodSync(dataDir, mode & 0o700);
+}
+
+/**
+ * PGlite's NODEFS gives the files initdb wrote mode 0666 with an explicit chmod (Emscripten's FS.open chmods
+ * what it creates to the mode the wasm asked for), so the process umask does not reach them; postgres's own
+ * later files are 0600, but some (pg_internal.init) come back 0644 at each start. The folder being 0700 is what
+ * keeps others out; this walk, once PGlite is up and again at close, drops the group and other bits of
+ * everything under it too, so that a copy or backup that keeps modes does not open the WAL to everyone.
+ * About a thousand entries: a few milliseconds.
+ */
+function tightenDataDir(dataDir: string): void {
+  for (const entry of readdirSync(dataDir, { recursive: true }) as string[]) {
+    const path = join(dataDir, entry);
+    try {
+      const st = lstatSync(path);
+      if (!st.isSymbolicLink() && st.mode & 0o077) chmodSync(path, st.mode & 0o700);
+    } catch (e) {
+      // A file postgres removed between the listing and the chmod (a recycled WAL segment, a temp file).
+      if ((e as { code?: string }).code !== 'ENOENT') throw e;
+    }
+  }
+}
+
 export class DataDirInUseError extends Error {
   override name = 'DataDirInUseError';
 }
@@ -155,7 +199,7 @@ export class DataDirInUseError extends Error {
  * its own. The lock is refreshed while held and counts as stale 15 s after its holder died.
  */
 async function lockDataDir(dataDir: string, onLockLost: (err: Error) => void = () => {}): Promise<() => Promise<void>> {
-  mkdirSync(dataDir, { recursive: true });
+  prepareDataDir(dataDir);
   try {
     return await lockfile.lock(dataDir, { lockfilePath: join(dataDir, 'nori.lock'), stale: 15_000, update: 5_000, retries: 0, onCompromised: onLockLost });
   } catch (cause) {

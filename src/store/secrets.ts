@@ -28,6 +28,8 @@ export interface Keyring {
   decrypt(envelope: string, context: string, owner: { element: string; id: number }): string;
   /** Whether a stored value was encrypted with an older key (a rotation candidate). */
   isStale(envelope: string): boolean;
+  /** Encrypts new values with `key` from now on; every key known so far stays readable (a rotation's first step). */
+  adopt(key: Buffer): void;
 }
 
 /** A key's public id: enough of its hash to tell keys apart, nothing that helps guess it. */
@@ -53,13 +55,21 @@ export function generateKey(): string {
  * const stored = ring.encrypt('token', 'webaccount.token');
  */
 export function createKeyring(keys: readonly Buffer[]): Keyring {
-  const [current] = keys;
-  if (!current) throw new Error('a keyring needs at least one key');
+  const [first] = keys;
+  if (!first) throw new Error('a keyring needs at least one key');
   const byId = new Map(keys.map((k) => [keyId(k), k] as const));
-  const currentId = keyId(current);
+  let current = first;
+  let currentId = keyId(current);
 
   return {
-    currentId,
+    get currentId() {
+      return currentId;
+    },
+    adopt(key) {
+      current = key;
+      currentId = keyId(key);
+      byId.set(currentId, key);
+    },
     encrypt(plaintext, context) {
       const iv = randomBytes(12);
       const cipher = createCipheriv('aes-256-gcm', current, iv);
