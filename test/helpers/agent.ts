@@ -54,7 +54,8 @@ export class Agent {
     const target = new URL(url);
     const real = this.hosts[target.origin];
     const sent = real ? `${real}${target.pathname}${target.search}` : url;
-    const cookie = this.cookieHeader(url);
+    // A cookie header the test gives (a session at a peer) goes with the jar's own.
+    const cookie = [init.headers?.cookie, this.cookieHeader(url)].filter(Boolean).join('; ');
     this.visited.push(url);
     const res = await fetch(sent, { method: init.method ?? 'GET', redirect: 'manual', headers: { ...init.headers, ...(cookie ? { cookie } : {}) }, ...(init.body !== undefined ? { body: init.body } : {}) });
     const setCookie = res.headers.getSetCookie();
