@@ -28,6 +28,8 @@ export function bindingValues(given: string | readonly string[] | undefined): st
 export function isBound(storedHash: string | null, given: string | readonly string[] | undefined): boolean {
   if (storedHash === null || storedHash.length !== 64) return false;
   const stored = Buffer.from(storedHash, 'hex');
+  // Not hex after all (written by hand): timingSafeEqual would throw on the shorter buffer.
+  if (stored.length !== 32) return false;
   // Every value is compared, so the time does not say which one matched.
   return bindingValues(given).reduce((found, v) => timingSafeEqual(stored, Buffer.from(hashBinding(v), 'hex')) || found, false);
 }
