@@ -56,7 +56,7 @@ export interface StartLink {
   readonly url: string;
 }
 
-/** A new start link under the public URL, sending the browser to `providerUrl` once followed. */
+/** A new start link under the public URL; its flow row keeps where it leads (`startColumns`). */
 export function newStartLink(publicUrl: string): StartLink {
   const token = newState();
   return { token, url: `${publicUrl.replace(/\/$/, '')}/oauth/start?flow=${token}` };
