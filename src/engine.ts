@@ -7,7 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Knex } from 'knex';
 import type { Logger } from 'pino';
-import { createAuthService, type AuthConfig, type CallbackResult, type ConsentResumer, type Credentials, type KeyChecker, type PluginRevoker } from './auth/service.js';
+import { createAuthService, type AuthConfig, type BrowserOptions, type CallbackResult, type ConsentResumer, type Credentials, type KeyChecker, type PluginRevoker, type StartResult } from './auth/service.js';
 import { runBatch, type Item } from './batch.js';
 import { DEFAULT_BUDGET, RequestBudget, type BudgetConfig } from './budget.js';
 import { createLogger } from './log.js';
@@ -79,8 +79,24 @@ export interface Engine {
   execute(body: string | Uint8Array, principal: Principal): Promise<string>;
   /** Like execute, with the HTTP status and the answers as data. */
   run(body: string | Uint8Array, principal: Principal): Promise<Execution>;
-  /** Finishes an authorization from the callback's query string (any process can: the flow is in the database). */
-  finishAuthorization(query: URLSearchParams): Promise<CallbackResult>;
+  /**
+   * Follows a start link (the `flow` parameter of the url AUTHORIZE answered): once, it binds the flow to the
+   * browser and gives the provider's URL to send it to (303). The browser must keep `browserBinding` (nori's
+   * own route sets `cookie`) and bring it to the callback. `browserBinding`: the value this browser already
+   * holds, if any, so its other open flows stay bound to it.
+   * @example
+   * const r = await engine.startAuthorization(flow, { browserBinding: req.cookies.nori_flow });
+   * if (r.location) return reply.header('set-cookie', r.cookie).redirect(r.location, 303);
+   */
+  startAuthorization(flow: string, options?: BrowserOptions): Promise<StartResult>;
+  /**
+   * Finishes an authorization from the callback's query string (any process can: the flow is in the database),
+   * if `browserBinding` is the value its start link gave this browser; otherwise CALLBACK_UNBOUND, and the flow
+   * stays open for its own browser.
+   * @example
+   * const r = await engine.finishAuthorization(new URLSearchParams(query), { browserBinding: req.cookies.nori_flow });
+   */
+  finishAuthorization(query: URLSearchParams, options?: BrowserOptions): Promise<CallbackResult>;
   /** A usable access token for an authorized account, refreshed first when stale (single-flight across processes). */
   credentials(accountId: number, options?: { rejected?: string }): Promise<Credentials | Failure>;
   /** The principal behind an API key, or undefined. */
@@ -228,7 +244,8 @@ async function startEngine(options: EngineOptions, opened: (() => Promise<void>)
     run,
     execute: async (body, principal) => (await run(body, principal)).xml,
     authenticate: (key) => authenticate(knex, key, keyCache),
-    finishAuthorization: (query) => auth.finish(query),
+    startAuthorization: (flow, opts) => auth.start(flow, opts),
+    finishAuthorization: (query, opts) => auth.finish(query, opts),
     credentials: (id, opts) => auth.credentials(id, opts),
     keys: {
       create: (spec) => createApiKey(knex, spec),

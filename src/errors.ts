@@ -91,6 +91,9 @@ export const MESSAGES = {
   REFRESH_REJECTED: { msgType: 1, status: 409, message: 'The service refused to refresh the tokens of WEBACCOUNT {id} ({reason}); it is waiting again: AUTHORIZE it.' },
   CALLBACK_INVALID: { msgType: 3, status: 400, message: 'This callback does not belong to an authorization nori started.' },
   CALLBACK_REPLAYED: { msgType: 3, status: 409, message: 'This authorization was already finished, or superseded by a newer one.' },
+  CALLBACK_UNBOUND: { msgType: 3, status: 403, message: 'This callback did not come from the browser that started the authorization: open the authorization link in this browser to authorize here.' },
+  START_INVALID: { msgType: 3, status: 400, message: 'This authorization link is not one nori gave: ask for a new one.' },
+  START_USED: { msgType: 3, status: 409, message: 'This authorization link was already followed, or its authorization has ended: it works once, in one browser; ask for a new one.' },
   FLOW_EXPIRED: { msgType: 1, status: 410, message: 'The authorization took too long; ask for a new one.' },
   ACCESS_DENIED: { msgType: 1, status: 403, message: 'The authorization was refused at the service.' },
 

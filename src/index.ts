@@ -9,6 +9,8 @@
  */
 export { createEngine, type Engine, type EngineOptions, type Execution } from './engine.js';
 export { createServer, type ServerOptions } from './http/server.js';
+export type { BrowserOptions, CallbackResult, StartResult } from './auth/service.js';
+export { BINDING_COOKIE, readBindingCookies } from './auth/browser-binding.js';
 export { loadConfig, ConfigError, ENV_VARS, type Config } from './config.js';
 export { MESSAGES, NoriError, type MessageCode, type MsgType, type Failure } from './errors.js';
 export type { Principal } from './principal.js';

@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import type { Element } from '@xmldom/xmldom';
 import { useEngine } from '../../test/helpers/engine.js';
+import { Agent } from '../../test/helpers/agent.js';
 import { startServer, type RunningServer } from '../../test/helpers/server.js';
 import { callReplies, callResult, childElements, expectError, expectOk, only, q, textAt } from '../../test/helpers/xml.js';
 import { authorizeCode, startDropboxPeer, type DropboxPeer } from '../../test/peers/dropbox.js';
@@ -49,9 +50,9 @@ describe('dropbox plugin', function () {
   async function authorized(): Promise<number> {
     const id = Number(expectOk(only(await post(alice, '<CREATE><WEBACCOUNT><INFO><API>dropbox</API></INFO></WEBACCOUNT></CREATE>'))).attrs.elementID);
     const start = expectOk(only(await post(alice, `<AUTHORIZE><WEBACCOUNT ID="${id}"/></AUTHORIZE>`)));
-    const back = new URL(await authorizeCode(start.attrs.url!));
-    const done = await fetch(`${server.url}/oauth/callback${back.search}`, { redirect: 'manual' });
-    assert.equal(done.status, 200, await done.text());
+    const browser = new Agent({ [PUBLIC]: server.url });
+    const done = await browser.request(await authorizeCode(start.attrs.url!, browser));
+    assert.equal(done.status, 200, done.body);
     return id;
   }
   const run = async (id: number, method: string, params = '') => post(alice, call(id, method, params));

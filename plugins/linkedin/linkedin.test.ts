@@ -4,7 +4,8 @@
  */
 import assert from 'node:assert/strict';
 import { useEngine } from '../../test/helpers/engine.js';
-import { startServer, visit, type RunningServer } from '../../test/helpers/server.js';
+import { Agent } from '../../test/helpers/agent.js';
+import { startServer, type RunningServer } from '../../test/helpers/server.js';
 import { callResult, expectError, expectOk, only, q, textAt } from '../../test/helpers/xml.js';
 import { authorizeCode, startLinkedInPeer, type LinkedInPeer } from '../../test/peers/linkedin.js';
 import { definition } from './definition.js';
@@ -48,8 +49,8 @@ describe('linkedin plugin (against the LinkedIn peer)', () => {
     expectOk(only(await batch(keys.admin, `<CREATE><WEBAPI><INFO><DENOMINATION>linkedin</DENOMINATION><AUTH_TYPE>oauth2</AUTH_TYPE><CLIENT_ID>${CLIENT.clientId}</CLIENT_ID><CLIENT_SECRET>${CLIENT.clientSecret}</CLIENT_SECRET>${urls}${apiExtra}</INFO></WEBAPI></CREATE>`)));
     const id = expectOk(only(await batch(keys.alice, '<CREATE><WEBACCOUNT><INFO><API>linkedin</API></INFO></WEBACCOUNT></CREATE>'))).attrs.elementID!;
     const start = expectOk(only(await batch(keys.alice, `<AUTHORIZE><WEBACCOUNT ID="${id}"/></AUTHORIZE>`)));
-    const back = new URL(await authorizeCode(start.attrs.url!));
-    const done = await visit(`${server.url}/oauth/callback${back.search}`);
+    const browser = new Agent({ 'http://nori.test': server.url });
+    const done = await browser.request(await authorizeCode(start.attrs.url!, browser));
     assert.equal(done.status, 200, done.body);
     return id;
   }

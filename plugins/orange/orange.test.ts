@@ -1,14 +1,15 @@
 /**
- * The orange plugin and nori's consent flow end to end: XML batches over HTTP, the Orange peer's privacy page
- * walked as a signed-in browser, nori's callback, the kept CALL collected with replay. Each of the document's
- * three choices (this request only, permanently, reject) has its tested outcome.
+ * The orange plugin and nori's consent flow end to end: XML batches over HTTP, nori's start link and the Orange
+ * peer's privacy page walked as a signed-in browser (a cookie jar), nori's callback, the kept CALL collected with
+ * replay. Each of the document's three choices (this request only, permanently, reject) has its tested outcome.
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Engine } from '../../src/engine.js';
 import { ADMIN, ALICE, BOB, makeEngine } from '../../test/helpers/engine.js';
-import { startServer, visit, type RunningServer } from '../../test/helpers/server.js';
+import { Agent } from '../../test/helpers/agent.js';
+import { startServer, type RunningServer } from '../../test/helpers/server.js';
 import { callResult, expectError, expectOk, only, q, textAt } from '../../test/helpers/xml.js';
 import { startPeer, xml } from '../../test/peers/http-peer.js';
 import { startOrangePeer, type Choice, type OrangePeer } from '../../test/peers/orange.js';
@@ -54,19 +55,29 @@ describe('orange plugin: Personal APIs behind the privacy-consent redirect', fun
   const replay = (id: number, call: string, key = keys.alice) => post(key, `<CALL><WEBACCOUNT ID="${id}" replay="${call}"/></CALL>`);
   const state = (id: number) => engine.database.knex('webaccount').first('authorization_state', 'state_reason').where('id', id);
 
+  /** A browser: nori is http://nori.test to it, answered by the test server. */
+  const newBrowser = () => new Agent({ [PUBLIC]: server.url });
+  /** Follows CONSENT_REQUIRED's url, nori's start link, in `browser`: the consent page it leads to. */
+  async function consentPage(browser: Agent, link: string): Promise<string> {
+    assert.match(link, /^http:\/\/nori\.test\/oauth\/start\?flow=[\w-]{43}$/);
+    const hop = await browser.request(link);
+    assert.equal(hop.status, 303, hop.body);
+    return hop.location!;
+  }
   /** The user at Orange's privacy page, signed in, making a choice; returns where the page sends the browser. */
-  async function choose(url: string, user: string, choice: Choice): Promise<string> {
-    const res = await fetch(`${url}&choice=${choice}`, { redirect: 'manual', headers: { cookie: orange.signIn(user) } });
-    assert.equal(res.status, 302, await res.text());
-    return res.headers.get('location')!;
+  async function choose(browser: Agent, link: string, user: string, choice: Choice): Promise<string> {
+    const res = await browser.request(`${await consentPage(browser, link)}&choice=${choice}`, { headers: { cookie: orange.signIn(user) } });
+    assert.equal(res.status, 302, res.body);
+    return res.location!;
   }
 
-  /** A CALL that meets the consent page, the user's choice there, and nori's callback. */
+  /** A CALL that meets the consent page, the user's choice there, and nori's callback, in one browser. */
   async function consent(id: number, choice: Choice, user = 'u1') {
     const message = expectError(only(await contacts(id)), 'CONSENT_REQUIRED', '2');
-    const back = new URL(await choose(message.attrs.url!, user, choice));
+    const browser = newBrowser();
+    const back = new URL(await choose(browser, message.attrs.url!, user, choice));
     assert.equal(`${back.origin}${back.pathname}`, `${PUBLIC}/oauth/callback`);
-    const done = await visit(`${server.url}${back.pathname}${back.search}`);
+    const done = await browser.request(back.toString());
     return { message, done };
   }
 
@@ -77,16 +88,35 @@ describe('orange plugin: Personal APIs behind the privacy-consent redirect', fun
     assert.deepEqual(await state(bad), { authorization_state: 'waiting', state_reason: 'the service refused the key: Orange does not know this token' });
   });
 
-  it('answers the privacy exception with CONSENT_REQUIRED: the service\'s URL exactly, plus urlRetour to nori\'s callback', async () => {
+  it('answers the privacy exception with CONSENT_REQUIRED: a start link to the service\'s URL exactly, plus urlRetour to nori\'s callback', async () => {
     const id = await authorized();
     const m = expectError(only(await contacts(id)), 'CONSENT_REQUIRED', '2');
     const prefix = `${orange.url}/urm-gui/interaction.do?familly=contact&serviceId=${orange.serviceId}&attributes=,see&urlRetour=`;
-    assert.ok(m.attrs.url!.startsWith(prefix), m.attrs.url);
-    assert.match(decodeURIComponent(m.attrs.url!.slice(prefix.length)), /^http:\/\/nori\.test\/oauth\/callback\?state=[A-Za-z0-9_-]{43}$/);
+    const page = await consentPage(newBrowser(), m.attrs.url!);
+    assert.ok(page.startsWith(prefix), page);
+    assert.match(decodeURIComponent(page.slice(prefix.length)), /^http:\/\/nori\.test\/oauth\/callback\?state=[A-Za-z0-9_-]{43}$/);
     assert.match(m.attrs.call!, /^[A-Za-z0-9_-]{32}$/);
     assert.match(m.text, /needs the user's consent before GETCONTACTS on WEBACCOUNT \d+: send the browser to the url attribute/);
     assert.deepEqual(await state(id), { authorization_state: 'requested', state_reason: 'the service asked the user\'s consent for GETCONTACTS' });
     expectError(only(await replay(id, m.attrs.call!)), 'REPLAY_PENDING');
+  });
+
+  it('a consent callback from another browser runs nothing and leaves the flow to the browser that followed the link', async () => {
+    const id = await authorized();
+    const m = expectError(only(await contacts(id)), 'CONSENT_REQUIRED', '2');
+    const user = newBrowser();
+    const back = await choose(user, m.attrs.url!, 'u1', 'once');
+    const sent = orange.requests.length;
+    const stranger = await newBrowser().request(back);
+    assert.equal(stranger.status, 403);
+    assert.match(stranger.body, /CALLBACK_UNBOUND/);
+    assert.equal(orange.requests.length, sent, 'the kept CALL was not run again for the stranger');
+    assert.equal((await state(id)).authorization_state, 'requested');
+    expectError(only(await replay(id, m.attrs.call!)), 'REPLAY_PENDING');
+    // Nor can a second browser take the start link over.
+    assert.match((await newBrowser().request(m.attrs.url!)).body, /START_USED/);
+    assert.equal((await user.request(back)).location, `${CMS}back?webaccount=${id}&outcome=authorized`);
+    assert.equal(callResult(await replay(id, m.attrs.call!)).tagName, 'GETCONTACTS');
   });
 
   it('grant for this request only: the kept CALL is collected once, and the next CALL asks again', async () => {
@@ -124,10 +154,11 @@ describe('orange plugin: Personal APIs behind the privacy-consent redirect', fun
   it('a deleted account: its consent callback runs nothing and stores nothing, and its kept CALL is not collected', async () => {
     const id = await authorized();
     const pending = expectError(only(await contacts(id)), 'CONSENT_REQUIRED', '2');
-    const back = new URL(await choose(pending.attrs.url!, 'u1', 'once'));
+    const browser = newBrowser();
+    const back = await choose(browser, pending.attrs.url!, 'u1', 'once');
     expectOk(only(await post(keys.alice, `<DELETE><WEBACCOUNT ID="${id}"/></DELETE>`)));
     const sent = orange.requests.length;
-    const done = await visit(`${server.url}${back.pathname}${back.search}`);
+    const done = await browser.request(back);
     assert.equal(done.location, `${CMS}back?webaccount=${id}&outcome=error&error=ACCOUNT_DELETED`);
     assert.equal(orange.requests.length, sent, 'the kept CALL was not run again');
     assert.equal((await state(id)).authorization_state, 'waiting');
@@ -160,7 +191,8 @@ describe('orange plugin: Personal APIs behind the privacy-consent redirect', fun
       await engine.database.knex('webaccount').update({ authorization_state: 'authorized' }).where('id', id);
       const m = expectError(only(await contacts(id)), 'CONSENT_REQUIRED', '2');
       const sent = /<url>([^<]*)<\/url>/.exec(fixture)![1]!.trim().replace(/&amp;/g, '&');
-      assert.ok(m.attrs.url!.startsWith(`${sent}&urlRetour=http%3A%2F%2Fnori.test%2Foauth%2Fcallback%3Fstate%3D`), m.attrs.url);
+      const page = await consentPage(newBrowser(), m.attrs.url!);
+      assert.ok(page.startsWith(`${sent}&urlRetour=http%3A%2F%2Fnori.test%2Foauth%2Fcallback%3Fstate%3D`), page);
       assert.equal(service.count(), 1, 'a privacy exception is not retried, whatever its status');
     } finally {
       await service.close();

@@ -10,7 +10,8 @@ import { fileURLToPath } from 'node:url';
 import type { Element } from '@xmldom/xmldom';
 import pino from 'pino';
 import { useEngine } from '../../test/helpers/engine.js';
-import { startServer, visit, type RunningServer } from '../../test/helpers/server.js';
+import { Agent } from '../../test/helpers/agent.js';
+import { startServer, type RunningServer } from '../../test/helpers/server.js';
 import { callReplies, callResult, childElements, expectError, expectOk, only, q } from '../../test/helpers/xml.js';
 import { authorizeHeadlessly, startOAuth2Provider } from '../../test/peers/oauth2-provider.js';
 import { startRooxPeer, type RooxPeer, type RooxPeerOptions } from '../../test/peers/roox.js';
@@ -75,8 +76,8 @@ describe('roox plugin (RooX Federation WebAPI peer, oidc-provider as the UIDM)',
     expectOk(only(await batch(keys.admin, `<CREATE><WEBAPI><INFO><DENOMINATION>roox</DENOMINATION><AUTH_TYPE>oauth2</AUTH_TYPE><CLIENT_ID>${CLIENT.clientId}</CLIENT_ID><CLIENT_SECRET>${CLIENT.clientSecret}</CLIENT_SECRET>${urls}${settings}</INFO></WEBAPI></CREATE>`)));
     const id = expectOk(only(await batch(keys.alice, '<CREATE><WEBACCOUNT><INFO><API>roox</API></INFO></WEBACCOUNT></CREATE>'))).attrs.elementID!;
     const start = expectOk(only(await batch(keys.alice, `<AUTHORIZE><WEBACCOUNT ID="${id}"/></AUTHORIZE>`)));
-    const back = new URL(await authorizeHeadlessly(start.attrs.url!, `${PUBLIC}/oauth/callback`, { login }));
-    const done = await visit(`${server.url}/oauth/callback${back.search}`);
+    const browser = new Agent({ [PUBLIC]: server.url });
+    const done = await browser.request(await authorizeHeadlessly(start.attrs.url!, `${PUBLIC}/oauth/callback`, { login, agent: browser }));
     assert.equal(done.status, 200, done.body);
     return id;
   }
@@ -231,6 +232,7 @@ describe('roox plugin (RooX Federation WebAPI peer, oidc-provider as the UIDM)',
     expectOk(only(await batch(keys.admin, `<CREATE><WEBAPI><INFO><DENOMINATION>roox</DENOMINATION><AUTH_TYPE>oauth2</AUTH_TYPE><CLIENT_ID>${CLIENT.clientId}</CLIENT_ID><CLIENT_SECRET>${CLIENT.clientSecret}</CLIENT_SECRET></INFO></WEBAPI></CREATE>`)));
     const id = expectOk(only(await batch(keys.alice, '<CREATE><WEBACCOUNT><INFO><API>roox</API></INFO></WEBACCOUNT></CREATE>'))).attrs.elementID!;
     const start = expectOk(only(await batch(keys.alice, `<AUTHORIZE><WEBACCOUNT ID="${id}"/></AUTHORIZE>`)));
-    assert.ok(start.attrs.url!.startsWith('https://sso.example.invalid/sso/oauth2/authorize?'), start.attrs.url);
+    const provider = (await new Agent({ [PUBLIC]: server.url }).request(start.attrs.url!)).location!;
+    assert.ok(provider.startsWith('https://sso.example.invalid/sso/oauth2/authorize?'), provider);
   });
 });

@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import type { Engine } from '../../src/engine.js';
 import { ADMIN, ALICE, makeEngine } from '../../test/helpers/engine.js';
+import { Agent } from '../../test/helpers/agent.js';
 import { startServer, type RunningServer } from '../../test/helpers/server.js';
 import { callResult, childElements, expectError, expectOk, only, q, textAt } from '../../test/helpers/xml.js';
 import { authorizeHeadlessly, startOAuth2Provider } from '../../test/peers/oauth2-provider.js';
@@ -53,23 +54,22 @@ describe('twitter plugin (X API v2)', function () {
     assert.equal(res.status, 200, xml);
     return xml;
   }
-  /** A browser's GET, not following redirects. */
-  async function visit(url: string): Promise<{ status: number; location: string | null; body: string }> {
-    const res = await fetch(url, { redirect: 'manual' });
-    return { status: res.status, location: res.headers.get('location'), body: await res.text() };
-  }
+  /** A browser: nori is http://nori.test to it, answered by the test server. */
+  const newBrowser = () => new Agent({ [PUBLIC]: server.url });
   const call = (id: number, method: string, params = '') => batch(keys.alice, `<CALL><WEBACCOUNT ID="${id}"><${method}>${params}</${method}></WEBACCOUNT></CALL>`);
   const state = async (id: number) => only(await batch(keys.alice, `<GET><WEBACCOUNT ID="${id}"><RETURN><INFO><AUTHORIZATION_STATE/><STATE_REASON/></INFO></RETURN></WEBACCOUNT></GET>`)).elements[0]!.fields;
 
   /** Alice's account, through AUTHORIZE, the peer's authorize page (approved) and nori's callback. */
   async function authorizedAccount(): Promise<number> {
     const id = Number(expectOk(only(await batch(keys.alice, '<CREATE><WEBACCOUNT><INFO><API>twitter</API></INFO></WEBACCOUNT></CREATE>'))).attrs.elementID);
-    const url = expectOk(only(await batch(keys.alice, `<AUTHORIZE><WEBACCOUNT ID="${id}"/></AUTHORIZE>`))).attrs.url!;
+    const link = expectOk(only(await batch(keys.alice, `<AUTHORIZE><WEBACCOUNT ID="${id}"/></AUTHORIZE>`))).attrs.url!;
+    const browser = newBrowser();
+    const url = (await browser.request(link)).location!;
     assert.ok(url.startsWith(`${x.url}/oauth/authorize?oauth_token=`), url);
-    const approved = await visit(`${url}&decision=approve`);
+    const approved = await browser.request(`${url}&decision=approve`);
     const back = new URL(approved.location!);
     assert.equal(`${back.origin}${back.pathname}`, `${PUBLIC}/oauth/callback`);
-    const done = await visit(`${server.url}${back.pathname}${back.search}`);
+    const done = await browser.request(back.toString());
     assert.equal(done.status, 200, done.body);
     assert.equal((await state(id)).AUTHORIZATION_STATE, 'authorized');
     return id;
@@ -194,8 +194,9 @@ describe('twitter plugin (X API v2)', function () {
     expectOk(only(await batch(keys.admin, `<CREATE><WEBAPI><INFO><DENOMINATION>twitter2</DENOMINATION><PLUGIN>twitter</PLUGIN><AUTH_TYPE>oauth2</AUTH_TYPE><CLIENT_ID>nori</CLIENT_ID><CLIENT_SECRET>${OP_SECRET}</CLIENT_SECRET><BASE_URL>${x.url}</BASE_URL><AUTHORIZE_URL>${op.authorizeUrl}</AUTHORIZE_URL><TOKEN_URL>${op.tokenUrl}</TOKEN_URL><REVOKE_URL>${op.revokeUrl}</REVOKE_URL><SCOPES>openid offline_access</SCOPES></INFO></WEBAPI></CREATE>`)));
     const id = Number(expectOk(only(await batch(keys.alice, '<CREATE><WEBACCOUNT><INFO><API>twitter2</API></INFO></WEBACCOUNT></CREATE>'))).attrs.elementID);
     const url = expectOk(only(await batch(keys.alice, `<AUTHORIZE><WEBACCOUNT ID="${id}"/></AUTHORIZE>`))).attrs.url!;
-    const back = new URL(await authorizeHeadlessly(url, `${PUBLIC}/oauth/callback`));
-    assert.equal((await visit(`${server.url}${back.pathname}${back.search}`)).status, 200);
+    const browser = newBrowser();
+    const back = await authorizeHeadlessly(url, `${PUBLIC}/oauth/callback`, { agent: browser });
+    assert.equal((await browser.request(back)).status, 200);
 
     const profile = callResult(await call(id, 'GETPROFILE'));
     assert.deepEqual([textAt(profile, 'id'), textAt(profile, 'username')], ['1001', 'alice']);

@@ -1,18 +1,20 @@
 /**
  * @module auth/service
- * The authorization flows: AUTHORIZE starts one, the callback finishes it, fresh tokens come from a refresh
- * that is single-flight across processes (a row lock in PostgreSQL), REVOKE reaches the provider too.
+ * The authorization flows: AUTHORIZE opens one, its start link binds it to a browser, the callback from that
+ * browser finishes it; fresh tokens come from a refresh that is single-flight across processes (a row lock in
+ * PostgreSQL), REVOKE reaches the provider too.
  */
 import type { Knex } from 'knex';
 import type { Logger } from 'pino';
 import { WEBACCOUNT } from '../../schemas/index.js';
-import { failure, type Failure, type MessageCode } from '../errors.js';
+import { failure, MESSAGES, type Failure, type MessageCode } from '../errors.js';
 import { failed, type Outcome } from '../outcome.js';
 import type { Principal } from '../principal.js';
 import { readSecrets, type Row } from '../store/elements.js';
 import type { Keyring } from '../store/secrets.js';
 import { BlockedTarget, checkTarget } from '../call/targets.js';
-import { claimPendingFlow, newState, savePendingFlow } from './pending-flows.js';
+import { bindingCookie, bindingValues, hashBinding, newBinding } from './browser-binding.js';
+import { claimPendingFlow, followStartLink, newStartLink, newState, savePendingFlow } from './pending-flows.js';
 import { ProviderError, type TokenSet } from './provider-error.js';
 import { isAllowedReturnUrl } from './return-urls.js';
 import { nextState, type AuthState } from './state-machine.js';
@@ -42,6 +44,24 @@ export interface CallbackResult {
   readonly location?: string;
 }
 
+/** How following a start link ends: a 303 to the provider with the binding to keep, or a page. */
+export interface StartResult {
+  readonly status: number;
+  readonly code: MessageCode;
+  readonly message: string;
+  /** Where to send the browser (303): the provider's authorize URL, or a service's consent page. */
+  readonly location?: string;
+  /** The value the callback must bring back (`finishAuthorization(query, { browserBinding })`). */
+  readonly browserBinding?: string;
+  /** The Set-Cookie value nori's own start route sends with the 303, holding `browserBinding`. */
+  readonly cookie?: string;
+}
+
+/** The browser's binding value(s): from the binding cookie, or from wherever a CMS that mounts the routes keeps it. */
+export interface BrowserOptions {
+  readonly browserBinding?: string | readonly string[];
+}
+
 export interface Credentials {
   readonly accessToken: string;
   readonly tokenSecret: string | null;
@@ -49,7 +69,10 @@ export interface Credentials {
 
 export interface AuthService {
   authorize(trx: Knex.Transaction, principal: Principal, account: Row, returnUrl: string | undefined): Promise<Outcome>;
-  finish(query: URLSearchParams): Promise<CallbackResult>;
+  /** Follows a start link (its `flow` token) in a browser, once: binds the flow to it, and gives the provider's URL. */
+  start(token: string, options?: BrowserOptions): Promise<StartResult>;
+  /** The callback: finishes the flow of the query's state, if the browser's binding is the one its start link set. */
+  finish(query: URLSearchParams, options?: BrowserOptions): Promise<CallbackResult>;
   /** Revokes at the provider where it can; returns a note for the transition's reason. Never throws. */
   revokeAtProvider(trx: Knex.Transaction, accountId: number): Promise<string | undefined>;
   /**
@@ -140,8 +163,10 @@ export function createAuthService(deps: { knex: Knex; keyring: Keyring; logger: 
       if (e instanceof ProviderError) return failed(providerFailure(e, api.name), String(id));
       throw e;
     }
+    // The caller gets nori's start link, not the provider's URL: the flow is bound to the browser that follows it.
+    const link = newStartLink(config.publicUrl);
     await savePendingFlow(trx, keyring, {
-      state: flowState, accountId: id, contactId: principal.contactId, kind: api.authType,
+      state: flowState, start: link, providerUrl: started.url, accountId: id, contactId: principal.contactId, kind: api.authType,
       ...(started.requestToken ? { requestToken: started.requestToken } : {}),
       secret: started.secret, returnUrl, ttlSeconds: config.flowTtlSeconds,
     });
@@ -150,7 +175,7 @@ export function createAuthService(deps: { knex: Knex; keyring: Keyring; logger: 
     return {
       kind: 'done', code: 'AUTHORIZATION_STARTED', elementID: String(id),
       params: { id, api: api.name, minutes: Math.round(config.flowTtlSeconds / 60) },
-      attributes: { url: started.url },
+      attributes: { url: link.url },
     };
   }
 
@@ -177,6 +202,8 @@ export function createAuthService(deps: { knex: Knex; keyring: Keyring; logger: 
 
   const redirectStrategy = (s: Strategy | undefined): RedirectStrategy | undefined => (s?.redirect ? s : undefined);
 
+  const changedMeanwhile = (id: number) => `WEBACCOUNT ${id} changed state during the authorization; nothing was stored.`;
+
   /** Ends a flow: records the outcome on the account and tells the browser where to go. */
   async function conclude(flow: { accountId: number; returnUrl: string | null }, code: MessageCode, status: number, message: string, event?: { name: 'grant' | 'fail' | 'expire'; reason?: string; columns?: Record<string, unknown> }): Promise<CallbackResult> {
     let finalCode = code;
@@ -187,7 +214,7 @@ export function createAuthService(deps: { knex: Knex; keyring: Keyring; logger: 
         // The account moved meanwhile (revoked, disabled by its owner): the flow's result is void.
         finalCode = 'ILLEGAL_TRANSITION';
         finalStatus = 409;
-        message = `WEBACCOUNT ${flow.accountId} changed state during the authorization; nothing was stored.`;
+        message = changedMeanwhile(flow.accountId);
       }
     }
     const result = { status: finalStatus, code: finalCode, message, accountId: flow.accountId };
@@ -199,12 +226,36 @@ export function createAuthService(deps: { knex: Knex; keyring: Keyring; logger: 
     return { ...result, status: 303, location: location.toString() };
   }
 
-  async function finish(query: URLSearchParams): Promise<CallbackResult> {
+  const page = (code: MessageCode, message: string = MESSAGES[code].message) => ({ status: MESSAGES[code].status, code, message });
+
+  async function start(token: string, options: BrowserOptions = {}): Promise<StartResult> {
+    // Lengths before patterns: a start token is 43 base64url characters, as a state is.
+    if (typeof token !== 'string' || token.length !== 43 || !/^[\w-]+$/.test(token)) return page('START_INVALID');
+    // A browser that already has a binding keeps it: its other open flows stay bound to it.
+    const binding = bindingValues(options.browserBinding)[0] ?? newBinding();
+    const followed = await followStartLink(knex, keyring, token, hashBinding(binding));
+    if (followed.kind === 'unknown') return page('START_INVALID');
+    if (followed.kind === 'used') return page('START_USED');
+    if (followed.kind === 'expired') return page('FLOW_EXPIRED');
+    return {
+      status: 303, code: 'AUTHORIZATION_STARTED', message: 'On to the service.', location: followed.providerUrl,
+      browserBinding: binding, cookie: bindingCookie(binding, config.publicUrl, config.flowTtlSeconds),
+    };
+  }
+
+  async function finish(query: URLSearchParams, options: BrowserOptions = {}): Promise<CallbackResult> {
     const state = query.get('state');
     if (!state) return { status: 400, code: 'CALLBACK_INVALID', message: 'This callback carries no state: it did not come from an authorization nori started.' };
-    const claim = await claimPendingFlow(knex, keyring, state);
+    const claim = await claimPendingFlow(knex, keyring, state, options.browserBinding);
     if (claim.kind === 'unknown') return { status: 400, code: 'CALLBACK_INVALID', message: 'This callback\'s state is unknown: it did not come from an authorization nori started.' };
+    if (claim.kind === 'unbound') {
+      // Logged without the state or any cookie: someone else's link was opened here, or an attack was tried.
+      logger.warn({ account: claim.accountId }, 'a callback came from a browser its flow is not bound to; refused, the flow is left open');
+      return page('CALLBACK_UNBOUND');
+    }
     if (claim.kind === 'used') return { status: 409, code: 'CALLBACK_REPLAYED', message: 'This authorization was already finished, or superseded by a newer one.' };
+    // Revoked while its user was at the provider: the documented ILLEGAL_TRANSITION, to the return URL when there is one.
+    if (claim.kind === 'revoked') return conclude(claim.flow, 'ILLEGAL_TRANSITION', 409, changedMeanwhile(claim.flow.accountId));
     const flow = claim.flow;
     if (flow.expiresAt.getTime() < Date.now()) {
       return conclude(flow, 'FLOW_EXPIRED', 410, 'The authorization took too long; ask for a new one.', { name: 'expire', reason: 'the authorization link expired before the user came back' });
@@ -353,5 +404,5 @@ export function createAuthService(deps: { knex: Knex; keyring: Keyring; logger: 
     });
   }
 
-  return { authorize, finish, revokeAtProvider, credentials };
+  return { authorize, start, finish, revokeAtProvider, credentials };
 }

@@ -6,6 +6,7 @@
  */
 import type { Knex } from 'knex';
 import { failure, type Failure } from '../errors.js';
+import { endOpenFlows } from './pending-flows.js';
 import { nextState, TRANSITIONS, type AuthEvent, type AuthState } from './state-machine.js';
 
 export interface TransitionRecord {
@@ -53,7 +54,8 @@ export async function applyEvent(trx: Knex, accountId: number, event: AuthEvent,
     })
     .where('id', accountId);
   await trx('nori_transitions').insert({ account_id: accountId, from_state: from, to_state: to, event, contact_id: options.contactId, at, reason });
-  if (to === 'revoked') await trx('nori_pending_flows').update({ used_at: at }).where('account_id', accountId).whereNull('used_at');
+  // Its open flow ends; marked so that its callback says the account changed, not that it was replayed.
+  if (to === 'revoked') await endOpenFlows(trx, accountId, 'revoked', at);
   return { from, to, event, contactId: options.contactId, at, reason };
 }
 

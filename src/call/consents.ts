@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Knex } from 'knex';
-import { hashState, purgeDeadFlows } from '../auth/pending-flows.js';
+import { endOpenFlows, hashState, purgeDeadFlows, startColumns, type StartLink } from '../auth/pending-flows.js';
 import { failure, type Failure } from '../errors.js';
 import type { CallAnswer } from '../outcome.js';
 import type { Principal } from '../principal.js';
@@ -29,12 +29,14 @@ const replacer = (_k: string, v: unknown) => (v instanceof Uint8Array || (v && t
 const reviver = (_k: string, v: unknown) => (v && typeof v === 'object' && typeof (v as { $bytes?: unknown }).$bytes === 'string' && Object.keys(v).length === 1 ? Buffer.from((v as { $bytes: string }).$bytes, 'base64') : v);
 
 /** Records the kept CALL and its flow; an older pending flow of the account is superseded, as AUTHORIZE does. */
-export async function keepCall(trx: Knex.Transaction, keyring: Keyring, k: { state: string; callId: string; accountId: number; contactId: number; call: KeptCall; returnUrl: string | undefined; ttlSeconds: number }): Promise<void> {
+export async function keepCall(trx: Knex.Transaction, keyring: Keyring, k: { state: string; start: StartLink; consentUrl: string; callId: string; accountId: number; contactId: number; call: KeptCall; returnUrl: string | undefined; ttlSeconds: number }): Promise<void> {
   const now = new Date();
   await purgeDeadFlows(trx, k.ttlSeconds, now);
-  await trx('nori_pending_flows').update({ used_at: now }).where('account_id', k.accountId).whereNull('used_at');
+  await endOpenFlows(trx, k.accountId, 'superseded', now);
   await trx('nori_pending_flows').insert({
     state_hash: hashState(k.state),
+    // The consent page is reached through nori's start link too, so its callback is bound to one browser.
+    ...startColumns(keyring, k.start, k.consentUrl),
     call_hash: hashState(k.callId),
     account_id: k.accountId,
     contact_id: k.contactId,

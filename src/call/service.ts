@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import type { Knex } from 'knex';
 import type { Logger } from 'pino';
 import { WEBACCOUNT } from '../../schemas/index.js';
-import { newState } from '../auth/pending-flows.js';
+import { newStartLink, newState } from '../auth/pending-flows.js';
 import { isAllowedReturnUrl } from '../auth/return-urls.js';
 import { TOKEN_COLUMNS, type AuthConfig, type AuthService, type KeyChecker, type PluginRevoker, type StoredToken } from '../auth/service.js';
 import type { AuthState } from '../auth/state-machine.js';
@@ -153,23 +153,26 @@ export function createCallService(deps: CallDeps): CallService {
 
   /**
    * The service wants the user's consent: keep the CALL (the callback runs it again), move the account to
-   * `requested`, and answer CONSENT_REQUIRED with the service's page and nori's callback appended to it.
+   * `requested`, and answer CONSENT_REQUIRED with nori's start link, which leads to the service's page with
+   * nori's callback appended to it.
    */
   async function askConsent(answer: CallAnswer, consent: ConsentRequired, api: ApiSettings, principal: Principal, call: KeptCall, returnUrl: string | undefined): Promise<CallAnswer> {
     const id = answer.accountId;
     const state = newState();
+    const start = newStartLink(deps.authConfig.publicUrl);
     const callId = newCallId();
     const ttl = deps.authConfig.flowTtlSeconds;
+    // The service's URL is kept exactly as sent (Orange's `familly`, its raw commas); only nori's return is added.
+    const back = `${callbackBase}?state=${state}`;
+    const consentUrl = `${consent.url}${consent.url.includes('?') ? '&' : '?'}${consent.returnParam}=${encodeURIComponent(back)}`;
     const moved = await knex.transaction(async (trx) => {
       const t = await applyEvent(trx, id, 'consent_required', { contactId: principal.contactId, reason: `the service asked the user's consent for ${call.method}` });
-      if (isTransition(t)) await keepCall(trx, deps.keyring, { state, callId, accountId: id, contactId: principal.contactId, call, returnUrl, ttlSeconds: ttl });
+      if (isTransition(t)) await keepCall(trx, deps.keyring, { state, start, consentUrl, callId, accountId: id, contactId: principal.contactId, call, returnUrl, ttlSeconds: ttl });
       return t;
     });
     if (!isTransition(moved)) return { ...answer, result: { failure: moved } };
-    // The service's URL is kept exactly as sent (Orange's `familly`, its raw commas); only nori's return is added.
-    const back = `${callbackBase}?state=${state}`;
-    const url = `${consent.url}${consent.url.includes('?') ? '&' : '?'}${consent.returnParam}=${encodeURIComponent(back)}`;
-    return { ...answer, result: { failure: failure('CONSENT_REQUIRED', { api: api.name, method: call.method, id, call: callId, minutes: Math.round(ttl / 60) }) }, attributes: { ...answer.attributes, url, call: callId } };
+    // The browser goes to nori's start link, which binds the flow to it and sends it on to the consent page.
+    return { ...answer, result: { failure: failure('CONSENT_REQUIRED', { api: api.name, method: call.method, id, call: callId, minutes: Math.round(ttl / 60) }) }, attributes: { ...answer.attributes, url: start.url, call: callId } };
   }
 
   /** The callback of a consent page: run the kept CALL again; its answer says what the user chose. */

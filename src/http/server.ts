@@ -7,7 +7,8 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
-import type { CallbackResult } from '../auth/service.js';
+import { readBindingCookies } from '../auth/browser-binding.js';
+import type { CallbackResult, StartResult } from '../auth/service.js';
 import type { Engine } from '../engine.js';
 import { MESSAGES, failure, type Failure } from '../errors.js';
 import type { Principal } from '../principal.js';
@@ -52,7 +53,7 @@ function failureOf(err: FastifyError, req: FastifyRequest, limit: number): Failu
 const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 /** The page a browser sees when the flow had no return URL, or could not be tied to one. */
-function callbackPage(result: CallbackResult): string {
+function callbackPage(result: CallbackResult | StartResult): string {
   const title = result.code === 'AUTHORIZED' ? 'Authorized' : 'Authorization not completed';
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${title}</title></head><body><h1>${title}</h1><p id="message">${escapeHtml(result.message)}</p><p><code id="code">${result.code}</code></p></body></html>`;
 }
@@ -121,10 +122,21 @@ export function createServer(options: ServerOptions): FastifyInstance {
   };
   for (const path of BATCH_PATHS) app.post(path, batch);
 
-  // The browser comes back here from the provider. No API key: the single-use state is the credential.
+  // The url AUTHORIZE answers: binds the flow to this browser (a cookie) and sends it on to the provider, once.
+  app.get('/oauth/start', async (req, reply) => {
+    const flows = new URLSearchParams(req.url.split('?')[1] ?? '').getAll('flow');
+    const result = await engine.startAuthorization(flows.length === 1 ? flows[0]! : '', { browserBinding: readBindingCookies(req.headers.cookie) });
+    // no-referrer: the provider never sees the start link, nor the callback's code and state, in a Referer.
+    reply.header('cache-control', 'no-store').header('referrer-policy', 'no-referrer');
+    if (result.location) return reply.header('set-cookie', result.cookie).redirect(result.location, 303);
+    return reply.code(result.status).type('text/html; charset=utf-8').send(callbackPage(result));
+  });
+
+  // The browser comes back here from the provider. No API key: the single-use state and the browser's binding
+  // cookie, set by the start link, are the credentials.
   app.get('/oauth/callback', async (req, reply) => {
     const query = new URLSearchParams(req.url.split('?')[1] ?? '');
-    const result = await engine.finishAuthorization(query);
+    const result = await engine.finishAuthorization(query, { browserBinding: readBindingCookies(req.headers.cookie) });
     reply.header('cache-control', 'no-store').header('referrer-policy', 'no-referrer');
     if (result.location) return reply.redirect(result.location, 303);
     return reply.code(result.status).type('text/html; charset=utf-8').send(callbackPage(result));

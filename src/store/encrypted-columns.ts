@@ -35,6 +35,8 @@ export const ENCRYPTED_COLUMNS: readonly EncryptedColumn[] = Object.freeze([
   // A CALL kept across a consent page, which may carry a password, and what running it again gave (call/consents.ts).
   column('nori_pending_flows', 'pending_call', 'pending flow'),
   column('nori_pending_flows', 'result', 'pending flow'),
+  // Where a flow's start link sends the browser: the provider's URL carries the state (auth/pending-flows.ts).
+  column('nori_pending_flows', 'provider_url', 'pending flow'),
 ]);
 
 const BY_CONTEXT: ReadonlyMap<string, EncryptedColumn> = new Map(ENCRYPTED_COLUMNS.map((c) => [c.context, c]));

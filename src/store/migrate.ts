@@ -10,6 +10,7 @@ import * as plugins from './migrations/003-plugins.js';
 import * as consents from './migrations/004-consents.js';
 import * as changeNotifications from './migrations/005-change-notifications.js';
 import * as pendingFlowExpiry from './migrations/006-pending-flow-expiry.js';
+import * as browserBinding from './migrations/007-browser-binding.js';
 
 interface Migration {
   readonly name: string;
@@ -24,6 +25,7 @@ const MIGRATIONS: readonly Migration[] = [
   { name: '004-consents', ...consents },
   { name: '005-change-notifications', ...changeNotifications },
   { name: '006-pending-flow-expiry', ...pendingFlowExpiry },
+  { name: '007-browser-binding', ...browserBinding },
 ];
 
 const source: Knex.MigrationSource<Migration> = {

@@ -3,7 +3,8 @@ import { hashState } from '../../src/auth/pending-flows.js';
 import { ADMIN, ALICE, CAROL, makeEngine } from '../helpers/engine.js';
 import type { Engine } from '../../src/engine.js';
 import { seedAccount, seedApi } from '../helpers/seed.js';
-import { startServer, visit, type RunningServer } from '../helpers/server.js';
+import { Agent } from '../helpers/agent.js';
+import { startServer, type RunningServer } from '../helpers/server.js';
 import { expectError, expectOk, only, q } from '../helpers/xml.js';
 
 const OAUTH2 = '<CLIENT_ID>nori-client</CLIENT_ID><CLIENT_SECRET>nori-secret</CLIENT_SECRET><AUTHORIZE_URL>https://provider.test/authorize</AUTHORIZE_URL><TOKEN_URL>https://provider.test/token</TOKEN_URL><SCOPES>read write</SCOPES>';
@@ -15,7 +16,15 @@ describe('AUTHORIZE and the callback (no provider needed)', () => {
   const run = async (xml: string, who = ALICE) => only(await engine.execute(q(xml), who));
   const authorize = (id: number, extra = '', who = ALICE) => run(`<AUTHORIZE><WEBACCOUNT ID="${id}">${extra}</WEBACCOUNT></AUTHORIZE>`, who);
   const state = async (id: number) => (await engine.database.knex('webaccount').first('authorization_state', 'state_reason').where('id', id)) as { authorization_state: string; state_reason: string | null };
-  const callback = (params: Record<string, string>) => visit(`${server.url}/oauth/callback?${new URLSearchParams(params)}`);
+  /** The user's browser: nori is https://nori.test to it, served by the test server. */
+  let browser: Agent;
+  const callback = (params: Record<string, string>) => browser.request(`https://nori.test/oauth/callback?${new URLSearchParams(params)}`);
+  /** Follows AUTHORIZE's start link in the browser: the provider's URL it is sent to. */
+  async function providerUrl(link: string): Promise<URL> {
+    const hop = await browser.request(link);
+    assert.equal(hop.status, 303, hop.body);
+    return new URL(hop.location!);
+  }
 
   before(async function () {
     this.timeout(60_000);
@@ -27,15 +36,19 @@ describe('AUTHORIZE and the callback (no provider needed)', () => {
     await engine.close();
   });
   beforeEach(async () => {
+    browser = new Agent({ 'https://nori.test': server.url });
     await engine.database.knex.raw('TRUNCATE webaccount, webapi, nori_api_keys, nori_transitions, nori_pending_flows RESTART IDENTITY');
     await seedApi(engine, 'prov', OAUTH2);
   });
 
-  it('answers the provider URL with a fresh state, PKCE S256 and the scopes, and moves the account to requested', async () => {
+  it('answers a start link leading to the provider URL with a fresh state, PKCE S256 and the scopes, and moves the account to requested', async () => {
     const id = await seedAccount(engine, ALICE, 'prov');
     const r = expectOk(await authorize(id, `<RETURN_URL>${RETURN}done?x=1</RETURN_URL>`));
     assert.equal(r.attrs.elementID, String(id));
-    const url = new URL(r.attrs.url!);
+    assert.match(r.attrs.url!, /^https:\/\/nori\.test\/oauth\/start\?flow=[\w-]{43}$/);
+    const url = await providerUrl(r.attrs.url!);
+    // Over https the binding cookie is Secure too (test/security/browser-binding.test.ts has the rest).
+    assert.match(browser.cookie('nori_flow')!.header, /^nori_flow=[\w-]{43}; Path=\/oauth\/; Max-Age=600; HttpOnly; SameSite=Lax; Secure$/);
     assert.equal(url.origin + url.pathname, 'https://provider.test/authorize');
     const p = url.searchParams;
     assert.equal(p.get('response_type'), 'code');
@@ -45,12 +58,12 @@ describe('AUTHORIZE and the callback (no provider needed)', () => {
     assert.equal(p.get('code_challenge_method'), 'S256');
     assert.match(p.get('code_challenge')!, /^[A-Za-z0-9_-]{43}$/);
     assert.match(p.get('state')!, /^[A-Za-z0-9_-]{43}$/);
-    assert.ok(!r.attrs.url!.includes('nori-secret'), 'the client secret never leaves');
+    assert.ok(!url.toString().includes('nori-secret'), 'the client secret never leaves');
     assert.equal((await state(id)).authorization_state, 'requested');
     const flow = await engine.database.knex('nori_pending_flows').first('*').where('account_id', id);
     assert.equal(flow.state_hash, hashState(p.get('state')!), 'only the hash of the state is stored');
     assert.ok(!JSON.stringify(flow).includes(p.get('state')!));
-    const again = new URL(expectOk(await authorize(id)).attrs.url!).searchParams;
+    const again = (await providerUrl(expectOk(await authorize(id)).attrs.url!)).searchParams;
     assert.notEqual(again.get('state'), p.get('state'), 'each AUTHORIZE has its own state');
   });
 
@@ -89,7 +102,7 @@ describe('AUTHORIZE and the callback (no provider needed)', () => {
 
   it('a forged state, a missing state, a replayed callback: refused, the account consistent', async () => {
     const id = await seedAccount(engine, ALICE, 'prov');
-    const url = new URL(expectOk(await authorize(id, `<RETURN_URL>${RETURN}done</RETURN_URL>`)).attrs.url!);
+    const url = await providerUrl(expectOk(await authorize(id, `<RETURN_URL>${RETURN}done</RETURN_URL>`)).attrs.url!);
     const forged = await callback({ state: 'A'.repeat(43), code: 'x' });
     assert.equal(forged.status, 400);
     assert.match(forged.body, /CALLBACK_INVALID/);
@@ -108,8 +121,8 @@ describe('AUTHORIZE and the callback (no provider needed)', () => {
 
   it('a superseded flow is refused; an expired one returns the account to waiting', async () => {
     const id = await seedAccount(engine, ALICE, 'prov');
-    const first = new URL(expectOk(await authorize(id)).attrs.url!).searchParams.get('state')!;
-    const second = new URL(expectOk(await authorize(id)).attrs.url!).searchParams.get('state')!;
+    const first = (await providerUrl(expectOk(await authorize(id)).attrs.url!)).searchParams.get('state')!;
+    const second = (await providerUrl(expectOk(await authorize(id)).attrs.url!)).searchParams.get('state')!;
     assert.equal((await callback({ state: first, code: 'x' })).status, 409);
     await engine.database.knex('nori_pending_flows').update({ expires_at: new Date(Date.now() - 1000) }).where('account_id', id).whereNull('used_at');
     const expired = await callback({ state: second, code: 'x' });

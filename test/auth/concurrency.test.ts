@@ -7,7 +7,8 @@ import pino from 'pino';
 import { createEngine, type Engine } from '../../src/engine.js';
 import { ALICE, PG_URL, TEST_KEY, freshSchema } from '../helpers/engine.js';
 import { seedAccount, seedApi } from '../helpers/seed.js';
-import { startServer, visit, type RunningServer } from '../helpers/server.js';
+import { Agent } from '../helpers/agent.js';
+import { startServer, type RunningServer } from '../helpers/server.js';
 import { expectOk, only, q } from '../helpers/xml.js';
 
 const run = promisify(execFile);
@@ -48,24 +49,54 @@ describe('authorization under concurrency (PostgreSQL shared by processes)', fun
     await new Promise<void>((resolve) => provider.close(() => resolve()));
   });
 
-  async function startFlow(): Promise<{ id: number; state: string }> {
+  /** AUTHORIZE, and its start link followed in a browser (by `on`, the server of another process if given). */
+  async function startFlow(on: RunningServer = server): Promise<{ id: number; state: string; browser: Agent; callback: string }> {
     const id = await seedAccount(engine, ALICE, 'prov');
-    const url = new URL(expectOk(only(await engine.execute(q(`<AUTHORIZE><WEBACCOUNT ID="${id}"/></AUTHORIZE>`), ALICE))).attrs.url!);
-    return { id, state: url.searchParams.get('state')! };
+    const link = expectOk(only(await engine.execute(q(`<AUTHORIZE><WEBACCOUNT ID="${id}"/></AUTHORIZE>`), ALICE))).attrs.url!;
+    const browser = new Agent({ 'http://127.0.0.1:8080': on.url });
+    const hop = await browser.request(link);
+    assert.equal(hop.status, 303, hop.body);
+    const state = new URL(hop.location!).searchParams.get('state')!;
+    return { id, state, browser, callback: `http://127.0.0.1:8080/oauth/callback?state=${state}&code=c` };
   }
 
   it('two callbacks racing for one state: one wins, the other is refused', async () => {
-    const { id, state } = await startFlow();
+    const { id, browser, callback } = await startFlow();
     const before = grants.length;
-    const results = await Promise.all([1, 2].map(() => visit(`${server.url}/oauth/callback?state=${state}&code=c`)));
+    const results = await Promise.all([1, 2].map(() => browser.request(callback)));
     assert.deepEqual(results.map((r) => r.status).sort(), [200, 409]);
     assert.equal(grants.length - before, 1, 'one code exchange reached the provider');
     assert.equal((await engine.database.knex('webaccount').first('authorization_state').where('id', id)).authorization_state, 'authorized');
   });
 
+  it('a flow opened by one process, its start link followed in a second and its callback in a third: the binding holds across them', async () => {
+    // Nothing of a flow is in process memory: two more engines on the same schema know it from the table alone.
+    const second = await createEngine({ database: { url: PG_URL, schema }, secretKeys: [TEST_KEY], logger: pino({ level: 'silent' }) });
+    const third = await createEngine({ database: { url: PG_URL, schema }, secretKeys: [TEST_KEY], logger: pino({ level: 'silent' }) });
+    const secondServer = await startServer(second);
+    const thirdServer = await startServer(third);
+    try {
+      const { id, browser, state } = await startFlow(secondServer);
+      const stranger = new Agent({ 'http://127.0.0.1:8080': thirdServer.url });
+      const refused = await stranger.request(`http://127.0.0.1:8080/oauth/callback?state=${state}&code=c`);
+      assert.equal(refused.status, 403);
+      assert.match(refused.body, /CALLBACK_UNBOUND/);
+      // The same browser, its next request answered by the third process: its cookie is what the flow is bound to.
+      browser.route('http://127.0.0.1:8080', thirdServer.url);
+      const done = await browser.request(`http://127.0.0.1:8080/oauth/callback?state=${state}&code=c`);
+      assert.equal(done.status, 200, done.body);
+      assert.equal((await engine.database.knex('webaccount').first('authorization_state').where('id', id)).authorization_state, 'authorized');
+    } finally {
+      await secondServer.close();
+      await thirdServer.close();
+      await second.close();
+      await third.close();
+    }
+  });
+
   it('50 concurrent refreshes of one stale token from 3 processes: one refresh at the provider, all get its token', async () => {
-    const { id, state } = await startFlow();
-    assert.equal((await visit(`${server.url}/oauth/callback?state=${state}&code=c`)).status, 200);
+    const { id, browser, callback } = await startFlow();
+    assert.equal((await browser.request(callback)).status, 200);
     await new Promise((resolve) => setTimeout(resolve, 1100)); // the token (expires_in 1) is now stale
     const before = grants.filter((g) => g === 'refresh_token').length;
     const outputs = await Promise.all([17, 17, 16].map((n) =>

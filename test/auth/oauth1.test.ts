@@ -3,7 +3,8 @@ import { authorizationHeader } from '../../src/auth/oauth1-client.js';
 import type { Engine } from '../../src/engine.js';
 import { ALICE, makeEngine } from '../helpers/engine.js';
 import { seedAccount, seedApi } from '../helpers/seed.js';
-import { startServer, visit, type RunningServer } from '../helpers/server.js';
+import { Agent } from '../helpers/agent.js';
+import { startServer, type RunningServer } from '../helpers/server.js';
 import { expectError, expectOk, only, q } from '../helpers/xml.js';
 import { baseString, hmacSha1, startOAuth1Provider } from '../peers/oauth1-provider.js';
 
@@ -32,16 +33,25 @@ describe('OAuth 1.0a against a provider peer written from RFC 5849', function ()
     await unconfirming.close();
   });
 
-  /** AUTHORIZE, then the user's decision at the peer; returns the account and where the peer sends the browser. */
+  /** The user's browser: nori is http://nori.test to it, answered by the test server. */
+  let browser: Agent;
+  beforeEach(() => {
+    browser = new Agent({ 'http://nori.test': server.url });
+  });
+
+  /** AUTHORIZE, its start link, then the user's decision at the peer; returns the account and where the peer sends the browser. */
   async function atProvider(apiName: string, decision: 'approve' | 'deny'): Promise<{ id: number; callback: URL }> {
     const id = await seedAccount(engine, ALICE, apiName);
-    const url = expectOk(only(await engine.execute(q(`<AUTHORIZE><WEBACCOUNT ID="${id}"/></AUTHORIZE>`), ALICE))).attrs.url!;
-    const page = await visit(`${url}&decision=${decision}`);
+    const link = expectOk(only(await engine.execute(q(`<AUTHORIZE><WEBACCOUNT ID="${id}"/></AUTHORIZE>`), ALICE))).attrs.url!;
+    const started = await browser.request(link);
+    assert.equal(started.status, 303, started.body);
+    assert.ok(started.location!.startsWith(`${peer.url}/oauth/authorize?oauth_token=`), started.location!);
+    const page = await browser.request(`${started.location}&decision=${decision}`);
     assert.equal(page.status, 302);
     return { id, callback: new URL(page.location!) };
   }
-  /** The browser arriving at nori: the peer redirected to the public URL; deliver it to the test server. */
-  const arrive = (callback: URL) => visit(`${server.url}${callback.pathname}${callback.search}`);
+  /** The browser arriving at nori's callback, with its binding cookie. */
+  const arrive = (callback: URL) => browser.request(callback.toString());
 
   it('the peer signs as the published OAuth Core 1.0 example (Appendix A.5) does', () => {
     const base = baseString('GET', 'http://photos.example.net/photos', [
@@ -74,6 +84,19 @@ describe('OAuth 1.0a against a provider peer written from RFC 5849', function ()
     const exchanges = peer.stats.requests['/oauth/access_token'];
     assert.equal((await arrive(callback)).status, 409, 'a replayed callback is refused');
     assert.equal(peer.stats.requests['/oauth/access_token'], exchanges, 'and never reaches the provider');
+  });
+
+  it('a callback from a browser that did not follow the start link is refused before the provider, and left to its own browser', async () => {
+    const { id, callback } = await atProvider('peer', 'approve');
+    const exchanges = peer.stats.requests['/oauth/access_token'] ?? 0;
+    const stranger = new Agent({ 'http://nori.test': server.url });
+    const refused = await stranger.request(callback.toString());
+    assert.equal(refused.status, 403);
+    assert.match(refused.body, /CALLBACK_UNBOUND/);
+    assert.equal(peer.stats.requests['/oauth/access_token'] ?? 0, exchanges, 'the verifier was not exchanged');
+    assert.equal((await engine.database.knex('webaccount').first('authorization_state').where('id', id)).authorization_state, 'requested');
+    assert.equal((await arrive(callback)).status, 200, 'its own browser still finishes it');
+    assert.ok('accessToken' in (await engine.credentials(id)));
   });
 
   it('a wrong consumer secret fails the signature at the provider: PROVIDER_ERROR, account waiting', async () => {

@@ -56,7 +56,7 @@ describe('pending flows are purged once nothing can use them', function () {
     const [template] = await aged({ expires_at: ago(2 * TTL) });
     const row = (await flows().first('*').where('id', template)) as Record<string, unknown>;
     const count = PURGE_BATCH + 30;
-    const copies = Array.from({ length: count - 1 }, (_, i) => ({ ...row, id: undefined, state_hash: `${i}`.padStart(64, '0') }));
+    const copies = Array.from({ length: count - 1 }, (_, i) => ({ ...row, id: undefined, state_hash: `${i}`.padStart(64, '0'), start_hash: `${i}`.padStart(64, 'f') }));
     await flows().insert(copies);
     assert.equal((await remaining()).length, count);
 

@@ -4,7 +4,8 @@ import type { AddressInfo } from 'node:net';
 import type { Engine } from '../../src/engine.js';
 import { ALICE, makeEngine } from '../helpers/engine.js';
 import { seedAccount, seedApi } from '../helpers/seed.js';
-import { startServer, visit, type RunningServer } from '../helpers/server.js';
+import { Agent } from '../helpers/agent.js';
+import { startServer, type RunningServer } from '../helpers/server.js';
 import { expectError, expectOk, only, q } from '../helpers/xml.js';
 
 /** A bare RFC 6749 token endpoint on loopback: answers what the test tells it, records what it got. */
@@ -50,12 +51,20 @@ describe('token lifecycle against a token endpoint on loopback', () => {
     await revocation.close();
   });
 
+  /** A browser following AUTHORIZE's start link: it and the provider URL it was sent to. */
+  async function started(link: string): Promise<{ browser: Agent; url: URL }> {
+    const browser = new Agent({ 'http://127.0.0.1:9': server.url });
+    const hop = await browser.request(link);
+    assert.equal(hop.status, 303, hop.body);
+    return { browser, url: new URL(hop.location!) };
+  }
+
   /** AUTHORIZE, then the provider's redirect back with a code, answered by the token endpoint. */
   async function authorized(tokens: Record<string, unknown>): Promise<number> {
     const id = await seedAccount(engine, ALICE, 'prov');
-    const url = new URL(expectOk(only(await engine.execute(q(`<AUTHORIZE><WEBACCOUNT ID="${id}"/></AUTHORIZE>`), ALICE))).attrs.url!);
+    const { browser, url } = await started(expectOk(only(await engine.execute(q(`<AUTHORIZE><WEBACCOUNT ID="${id}"/></AUTHORIZE>`), ALICE))).attrs.url!);
     provider.answer(200, { token_type: 'Bearer', ...tokens });
-    const back = await visit(`${server.url}/oauth/callback?state=${url.searchParams.get('state')}&code=the-code`);
+    const back = await browser.request(`http://127.0.0.1:9/oauth/callback?state=${url.searchParams.get('state')}&code=the-code`);
     assert.equal(back.status, 200, back.body);
     const exchange = provider.seen.at(-1)!;
     assert.equal(exchange.get('code'), 'the-code');
@@ -98,9 +107,9 @@ describe('token lifecycle against a token endpoint on loopback', () => {
 
   it('a failing token exchange fails the flow with PROVIDER_ERROR and the reason', async () => {
     const id = await seedAccount(engine, ALICE, 'prov');
-    const url = new URL(expectOk(only(await engine.execute(q(`<AUTHORIZE><WEBACCOUNT ID="${id}"/></AUTHORIZE>`), ALICE))).attrs.url!);
+    const { browser, url } = await started(expectOk(only(await engine.execute(q(`<AUTHORIZE><WEBACCOUNT ID="${id}"/></AUTHORIZE>`), ALICE))).attrs.url!);
     provider.answer(400, { error: 'invalid_request' });
-    const back = await visit(`${server.url}/oauth/callback?state=${url.searchParams.get('state')}&code=x`);
+    const back = await browser.request(`http://127.0.0.1:9/oauth/callback?state=${url.searchParams.get('state')}&code=x`);
     assert.equal(back.status, 502);
     assert.match(back.body, /PROVIDER_ERROR/);
     const row = await engine.database.knex('webaccount').first('authorization_state', 'state_reason').where('id', id);

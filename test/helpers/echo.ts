@@ -46,14 +46,25 @@ export async function seedEchoApi(engine: Engine, echo: Echo, name = 'echo', ext
   expectOk(only(await engine.execute(q(`<CREATE><WEBAPI><INFO><DENOMINATION>${name}</DENOMINATION><AUTH_TYPE>oauth2</AUTH_TYPE><CLIENT_ID>nori</CLIENT_ID><CLIENT_SECRET>echo-secret</CLIENT_SECRET><BASE_URL>${u}</BASE_URL><AUTHORIZE_URL>${u}/authorize</AUTHORIZE_URL><TOKEN_URL>${u}/token</TOKEN_URL>${extra}</INFO></WEBAPI></CREATE>`), ADMIN)));
 }
 
-/** An account of `who`, authorized through AUTHORIZE, the peer's authorize step and nori's callback. */
+/**
+ * An account of `who`, authorized through AUTHORIZE, its start link, the peer's authorize step and nori's callback,
+ * the last three through the engine's API as a CMS that mounts the routes itself calls them.
+ */
 export async function authorizedAccount(engine: Engine, who: Principal, api = 'echo', extra = ''): Promise<number> {
   const id = await seedAccount(engine, who, api, extra);
   const start = expectOk(only(await engine.execute(q(`<AUTHORIZE><WEBACCOUNT ID="${id}"/></AUTHORIZE>`), who)));
-  const back = new URL(await authorizeCode(start.attrs.url!));
-  const done = await engine.finishAuthorization(back.searchParams);
+  const { location, browserBinding } = await startedAt(engine, start.attrs.url!);
+  const back = new URL(await authorizeCode(location));
+  const done = await engine.finishAuthorization(back.searchParams, { browserBinding });
   assert.equal(done.code, 'AUTHORIZED', done.message);
   return id;
+}
+
+/** Follows a start link through the engine's API: where the browser goes next, and the binding it must keep. */
+export async function startedAt(engine: Engine, link: string): Promise<{ location: string; browserBinding: string }> {
+  const started = await engine.startAuthorization(new URL(link).searchParams.get('flow') ?? '');
+  assert.equal(started.code, 'AUTHORIZATION_STARTED', started.message);
+  return { location: started.location!, browserBinding: started.browserBinding! };
 }
 
 export const call = (id: number | string, method: string, params = '') => q(`<CALL><WEBACCOUNT ID="${id}"><${method}>${params}</${method}></WEBACCOUNT></CALL>`);

@@ -2,12 +2,13 @@
  * @module test/peers/oauth2-provider
  * A real OAuth 2.0 authorization server for tests: the certified oidc-provider, in-process on 127.0.0.1, with
  * the authorization code grant, PKCE required, rotating refresh tokens, RFC 7009 revocation and RFC 7662
- * introspection. Its built-in login and consent pages are walked by `authorizeHeadlessly`, with cookies.
+ * introspection. Its built-in login and consent pages are walked by `authorizeHeadlessly`, in a cookie jar.
  */
 import { generateKeyPairSync } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Provider from 'oidc-provider';
+import { Agent } from '../helpers/agent.js';
 
 export interface OAuth2Client { clientId: string; clientSecret: string; redirectUris: string[] }
 
@@ -56,26 +57,23 @@ export async function startOAuth2Provider(client: OAuth2Client, accessTokenTtl =
   };
 }
 
-/** Follows the provider's pages like a browser (cookies, login, consent) and returns the redirect to the client. */
-export async function authorizeHeadlessly(url: string, redirectPrefix: string, options: { login?: string; refuseConsent?: boolean } = {}): Promise<string> {
+/**
+ * Follows the provider's pages like a browser (cookies, login, consent) and returns the redirect to the client,
+ * not followed. `url` may be nori's start link: give the `agent` that is to come back to nori's callback, so its
+ * binding cookie is in the jar (test/helpers/agent.ts).
+ */
+export async function authorizeHeadlessly(url: string, redirectPrefix: string, options: { login?: string; refuseConsent?: boolean; agent?: Agent } = {}): Promise<string> {
   const login = options.login ?? 'alice';
-  const cookies = new Map<string, string>();
-  let next: { url: string; init?: RequestInit } = { url };
+  const agent = options.agent ?? new Agent();
+  let next: { url: string; init?: { method: string; headers: Record<string, string>; body: URLSearchParams } } = { url };
   for (let hop = 0; hop < 20; hop++) {
-    const res = await fetch(next.url, { ...next.init, redirect: 'manual', headers: { ...(next.init?.headers as Record<string, string>), cookie: [...cookies].map(([k, v]) => `${k}=${v}`).join('; ') } });
-    for (const c of res.headers.getSetCookie()) {
-      const [pair] = c.split(';');
-      const [k, v] = pair!.split('=');
-      cookies.set(k!, v ?? '');
-    }
-    const location = res.headers.get('location');
-    if (location) {
-      const target = new URL(location, next.url).toString();
-      if (target.startsWith(redirectPrefix)) return target;
-      next = { url: target };
+    const res = await agent.request(next.url, next.init);
+    if (res.location) {
+      if (res.location.startsWith(redirectPrefix)) return res.location;
+      next = { url: res.location };
       continue;
     }
-    const html = await res.text();
+    const html = res.body;
     const action = /<form[^>]*action="([^"]+)"/.exec(html)?.[1];
     const prompt = /name="prompt" value="(\w+)"/.exec(html)?.[1];
     if (!action || !prompt) throw new Error(`unexpected page (${res.status}): ${html.slice(0, 200)}`);

@@ -8,6 +8,7 @@
  * token, so those are options; everything else is written once here.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { Agent } from '../helpers/agent.js';
 import { json, text, type PeerRequest, type PeerResponse } from './http-peer.js';
 
 export interface OAuthClient { clientId: string; clientSecret: string; redirectUris: string[] }
@@ -58,12 +59,15 @@ export function pkce(): { verifier: string; challenge: string } {
   return { verifier, challenge: s256(verifier) };
 }
 
-/** Walks the authorize step without a browser (the peers auto-approve) and returns the redirect with code and state. */
-export async function authorizeCode(authorizeUrl: string): Promise<string> {
-  const res = await fetch(authorizeUrl, { redirect: 'manual' });
-  const location = res.headers.get('location');
-  if (res.status !== 302 || !location) throw new Error(`authorize answered ${res.status}: ${await res.text()}`);
-  return location;
+/**
+ * Walks the authorize step (the peers auto-approve) and returns the redirect with code and state, not followed.
+ * Given nori's start link, `agent` follows it first: it is the browser that must then come back to the callback.
+ */
+export async function authorizeCode(authorizeUrl: string, agent = new Agent()): Promise<string> {
+  let hop = await agent.request(authorizeUrl);
+  if (hop.status === 303 && new URL(authorizeUrl).pathname.endsWith('/oauth/start') && hop.location) hop = await agent.request(hop.location);
+  if (hop.status !== 302 || !hop.location) throw new Error(`authorize answered ${hop.status}: ${hop.body}`);
+  return hop.location;
 }
 
 export function startAuthorizationServer(options: AuthorizationServerOptions) {

@@ -9,7 +9,8 @@ import type { Engine } from '../../src/engine.js';
 import { authorizedAccount, ECHO_PLUGINS, PUBLIC_URL, seedEchoApi, startEcho, type Echo } from '../helpers/echo.js';
 import { ALICE, makeEngine } from '../helpers/engine.js';
 import { seedAccount } from '../helpers/seed.js';
-import { startServer, visit, type RunningServer } from '../helpers/server.js';
+import { Agent } from '../helpers/agent.js';
+import { startServer, type RunningServer } from '../helpers/server.js';
 import { callReplies, expectError, only, q, type Reply } from '../helpers/xml.js';
 
 const PREFIX = 'https://cms.test/accounts/';
@@ -73,8 +74,10 @@ describe('security: open redirect through return URLs', function () {
       const id = await seedAccount(engine, ALICE, 'echo');
       const started = await authorize(id, url);
       assert.equal(started.attrs.msgType, '0', `${url}: ${started.attrs.errorCode}: ${started.text}`);
-      const state = new URL(started.attrs.url!).searchParams.get('state')!;
-      const back = await visit(`${server.url}/oauth/callback?${new URLSearchParams({ state, error: 'access_denied' })}`);
+      // The user's browser follows the start link, then the provider sends it back with a refusal.
+      const browser = new Agent({ [PUBLIC_URL]: server.url });
+      const state = new URL((await browser.request(started.attrs.url!)).location!).searchParams.get('state')!;
+      const back = await browser.request(`${PUBLIC_URL}/oauth/callback?${new URLSearchParams({ state, error: 'access_denied' })}`);
       assert.equal(back.status, 303, url);
       const location = new URL(back.location!);
       assert.equal(location.origin, 'https://cms.test', `${url} → ${back.location}`);

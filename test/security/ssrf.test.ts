@@ -9,7 +9,8 @@ import { WEBACCOUNT, WEBAPI, type FieldDef } from '../../schemas/index.js';
 import type { Engine } from '../../src/engine.js';
 import { authorizedAccount, ECHO_PLUGINS, PUBLIC_URL, seedEchoApi, startEcho, type Echo } from '../helpers/echo.js';
 import { ADMIN, ALICE, makeEngine } from '../helpers/engine.js';
-import { startServer, visit, type RunningServer } from '../helpers/server.js';
+import { Agent } from '../helpers/agent.js';
+import { startServer, type RunningServer } from '../helpers/server.js';
 import { callResult, expectError, expectOk, only, q, qa, replies, textAt } from '../helpers/xml.js';
 import { authorizeCode } from '../peers/oauth2-server.js';
 import { json, startPeer, type Peer } from '../peers/http-peer.js';
@@ -87,8 +88,8 @@ describe('security: server-side request forgery through URLs a caller sets', fun
     // AUTHORIZE with an allowlisted return URL on the trap: the browser is sent there, nori does not go.
     const mine = expectOk(only(await asUser(q(`<CREATE><WEBACCOUNT><INFO><API>echo</API></INFO></WEBACCOUNT></CREATE>`)))).attrs.elementID!;
     const started = expectOk(only(await asUser(q(`<AUTHORIZE><WEBACCOUNT ID="${mine}"><RETURN_URL>${trap.url}/back/done</RETURN_URL></WEBACCOUNT></AUTHORIZE>`))));
-    const back = new URL(await authorizeCode(started.attrs.url!));
-    const done = await visit(`${server.url}${back.pathname}${back.search}`);
+    const browser = new Agent({ [PUBLIC_URL]: server.url });
+    const done = await browser.request(await authorizeCode(started.attrs.url!, browser));
     assert.equal(done.status, 303);
     assert.ok(done.location!.startsWith(`${trap.url}/back/done?`), done.location!);
     assert.equal(trap.count(), 0, `nori fetched ${trap.requests.map((r) => r.url).join(', ')}`);

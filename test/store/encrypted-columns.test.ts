@@ -13,7 +13,8 @@ import { ENCRYPTED_COLUMNS, openColumn } from '../../src/store/encrypted-columns
 import { rotateSecrets } from '../../src/store/rotate.js';
 import { ENVELOPE_PREFIX, createKeyring, parseKey } from '../../src/store/secrets.js';
 import { ALICE, TEST_KEY, makeEngine } from '../helpers/engine.js';
-import { startServer, visit, type RunningServer } from '../helpers/server.js';
+import { Agent } from '../helpers/agent.js';
+import { startServer, type RunningServer } from '../helpers/server.js';
 import { expectError, expectOk, only, q } from '../helpers/xml.js';
 import { authorizeCode, startDropboxPeer, type DropboxPeer } from '../peers/dropbox.js';
 import { startOrangePeer, type OrangePeer } from '../peers/orange.js';
@@ -32,6 +33,7 @@ const PLAINTEXT = new Set([
   'nori_api_keys.key_id', 'nori_api_keys.secret_hash', 'nori_api_keys.label',
   'nori_transitions.from_state', 'nori_transitions.to_state', 'nori_transitions.event', 'nori_transitions.reason',
   'nori_pending_flows.state_hash', 'nori_pending_flows.kind', 'nori_pending_flows.request_token', 'nori_pending_flows.return_url', 'nori_pending_flows.call_hash',
+  'nori_pending_flows.start_hash', 'nori_pending_flows.browser_hash', 'nori_pending_flows.ended',
   'nori_migrations.name',
 ]);
 
@@ -72,8 +74,8 @@ describe('the registry of encrypted columns', function () {
     // An account authorized the real way: its access and refresh tokens come from the provider.
     const authorized = await created('<API>dropbox</API>');
     const start = expectOk(only(await post(keys.alice, `<AUTHORIZE><WEBACCOUNT ID="${authorized}"/></AUTHORIZE>`)));
-    const back = new URL(await authorizeCode(start.attrs.url!));
-    assert.equal((await visit(`${server.url}/oauth/callback${back.search}`)).status, 200);
+    const browser = new Agent({ [PUBLIC]: server.url });
+    assert.equal((await browser.request(await authorizeCode(start.attrs.url!, browser))).status, 200);
     // One whose flow is still pending (its PKCE verifier is kept), and one with a client-given token secret.
     expectOk(only(await post(keys.alice, `<AUTHORIZE><WEBACCOUNT ID="${await created('<API>dropbox</API>')}"/></AUTHORIZE>`)));
     await created('<API>dropbox</API><TOKEN>client-token</TOKEN><TOKEN_SECRET>client-token-secret</TOKEN_SECRET>');
@@ -82,9 +84,9 @@ describe('the registry of encrypted columns', function () {
     const account = await created(`<API>orange</API><TOKEN>${orange.issueToken('u1')}</TOKEN>`);
     expectOk(only(await post(keys.alice, `<AUTHORIZE><WEBACCOUNT ID="${account}"/></AUTHORIZE>`)));
     const consent = expectError(only(await post(keys.alice, `<CALL><WEBACCOUNT ID="${account}"><RETURN_URL>${CMS}back</RETURN_URL><GETCONTACTS/></WEBACCOUNT></CALL>`)), 'CONSENT_REQUIRED', '2');
-    const page = await fetch(`${consent.attrs.url!}&choice=once`, { redirect: 'manual', headers: { cookie: orange.signIn('u1') } });
-    const callback = new URL(page.headers.get('location')!);
-    assert.equal((await visit(`${server.url}${callback.pathname}${callback.search}`)).status, 303);
+    const consentPage = (await browser.request(consent.attrs.url!)).location!;
+    const page = await browser.request(`${consentPage}&choice=once`, { headers: { cookie: orange.signIn('u1') } });
+    assert.equal((await browser.request(page.location!)).status, 303);
     return { callId: consent.attrs.call!, account };
   }
 

@@ -17,7 +17,7 @@ describe('secret key rotation', () => {
     const newKey = randomBytes(32).toString('base64');
     const both = createKeyring([parseKey(newKey), parseKey(TEST_KEY)]);
     const report = await rotateSecrets(t.engine.database.knex, both, 3); // batches of 3: several rounds
-    assert.deepEqual(report.rewritten, { 'webapi.client_secret': 1, 'webaccount.token': 7, 'webaccount.token_secret': 7, 'webaccount.refresh_token': 0, 'nori_pending_flows.secret': 0, 'nori_pending_flows.pending_call': 0, 'nori_pending_flows.result': 0 });
+    assert.deepEqual(report.rewritten, { 'webapi.client_secret': 1, 'webaccount.token': 7, 'webaccount.token_secret': 7, 'webaccount.refresh_token': 0, 'nori_pending_flows.secret': 0, 'nori_pending_flows.pending_call': 0, 'nori_pending_flows.result': 0, 'nori_pending_flows.provider_url': 0 });
 
     const onlyNew = createKeyring([parseKey(newKey)]);
     for (let id = 1; id <= 7; id++) assert.deepEqual(await readSecrets(t.engine.database.knex, WEBACCOUNT, id, onlyNew), { TOKEN: `tok-${id - 1}`, TOKEN_SECRET: `ts-${id - 1}`, REFRESH_TOKEN: null });
