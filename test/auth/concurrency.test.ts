@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { promisify } from 'node:util';
 import pino from 'pino';
 import { createEngine, type Engine } from '../../src/engine.js';
-import { ALICE, PG_URL, TEST_KEY, freshSchema } from '../helpers/engine.js';
+import { ALICE, PG_URL, TEST_KEY, describeIn, freshSchema } from '../helpers/engine.js';
 import { seedAccount, seedApi } from '../helpers/seed.js';
 import { startServer, visit, type RunningServer } from '../helpers/server.js';
 import { expectOk, only, q } from '../helpers/xml.js';
@@ -16,7 +16,7 @@ const run = promisify(execFile);
  * These tests share one PostgreSQL between processes (PGlite is one process's database), so they use
  * PostgreSQL in both suite runs.
  */
-describe('authorization under concurrency (PostgreSQL shared by processes)', function () {
+describeIn('postgres')('authorization under concurrency (PostgreSQL shared by processes)', function () {
   this.timeout(90_000);
   let engine: Engine;
   let server: RunningServer;

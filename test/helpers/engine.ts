@@ -15,6 +15,16 @@ import { migrateLatest } from '../../src/store/migrate.js';
 export const TEST_DB = process.env.NORI_TEST_DB === 'postgres' ? 'postgres' : 'pglite';
 export const PG_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 export const TEST_KEY = randomBytes(32).toString('base64');
+
+/**
+ * `describe` in the run of one database only, for a suite whose database does not follow NORI_TEST_DB: real
+ * nori processes and fault tests always use PostgreSQL, the embedded-folder suites always PGlite. Running them
+ * in both runs would prove the same thing twice. The other run does not register them (mocha would count them
+ * as skipped).
+ */
+export function describeIn(db: 'postgres' | 'pglite'): (title: string, fn: (this: Mocha.Suite) => void) => void {
+  return db === TEST_DB ? describe : () => undefined;
+}
 const RUN = `nori_t${process.pid}_${randomBytes(3).toString('hex')}`;
 const schemas: string[] = [];
 
