@@ -188,6 +188,7 @@ async function startEngine(options: EngineOptions, opened: (() => Promise<void>)
   // Plugins first: a broken one stops the start before anything touches the database.
   const plugins = await loadPlugins(options.plugins);
   const dbOptions = options.database ?? {};
+  if (dbOptions.pglite && (dbOptions.dataDir || dbOptions.url)) throw new ConfigError('give the database either a URL, a folder or a PGlite instance, not two of them');
   if (dbOptions.dataDir && !dbOptions.url) prepareDataDir(dbOptions.dataDir);
   const keyring = createKeyring(resolveKeys(options, logger).map(parseKey));
   const database = await openDatabase({ ...dbOptions, logger: dbOptions.logger ?? logger, onLockLost: (err) => logger.error({ err: err.message }, 'lost the lock on the embedded database folder') });

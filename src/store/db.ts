@@ -24,6 +24,12 @@ export interface DatabaseOptions {
   readonly schema?: string | undefined;
   /** Folder for PGlite's files; absent (with no url) means in memory. */
   readonly dataDir?: string | undefined;
+  /**
+   * A PGlite instance to use instead of making one (no url, no dataDir): for a program that already runs PGlite,
+   * or that starts many in-memory databases from one snapshot (`new PGlite({ loadDataDir })`), as test suites do.
+   * nori closes it with the engine.
+   */
+  readonly pglite?: PGlite | undefined;
   /** Most pooled connections to PostgreSQL. */
   readonly poolSize?: number;
   /** Told when the PGlite folder's lock was lost (its file removed, or refreshes starved). */
@@ -95,9 +101,9 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     };
   }
   const release = options.dataDir ? await lockDataDir(options.dataDir, options.onLockLost) : async () => {};
-  // nori makes the PGlite instance (in memory without a folder) to LISTEN on it; knex-pglite takes it through a
+  // nori holds the PGlite instance (in memory without a folder) to LISTEN on it; knex-pglite takes it through a
   // connection function, which knex does not deep-clone as it does a connection object.
-  const pglite = new PGlite(options.dataDir ? join(options.dataDir, 'pgdata') : undefined);
+  const pglite = options.pglite ?? new PGlite(options.dataDir ? join(options.dataDir, 'pgdata') : undefined);
   if (options.dataDir) {
     await pglite.waitReady;
     tightenDataDir(options.dataDir);

@@ -15,12 +15,13 @@ import { readSecrets } from '../../src/store/elements.js';
 import { NEXT_KEY_FILE, writeKeyFile } from '../../src/store/key-file.js';
 import { rotateSecrets } from '../../src/store/rotate.js';
 import { createKeyring, parseKey } from '../../src/store/secrets.js';
+import { describeIn } from '../helpers/engine.js';
 import { runNori } from '../helpers/nori-process.js';
 
 const BATCH = '<QUERY><CREATE><WEBAPI><INFO><DENOMINATION>mastodon</DENOMINATION><AUTH_TYPE>oauth1</AUTH_TYPE><CLIENT_SECRET>client-s3cret</CLIENT_SECRET></INFO></WEBAPI></CREATE>'
   + '<CREATE><WEBACCOUNT><INFO><API>mastodon</API><TOKEN>kept-token</TOKEN><TOKEN_SECRET>kept-secret</TOKEN_SECRET></INFO></WEBACCOUNT></CREATE></QUERY>';
 
-describe('nori secrets rotate on the embedded default', function () {
+describeIn('pglite')('nori secrets rotate on the embedded default', function () {
   this.timeout(120_000);
   const logger = pino({ level: 'silent' });
 

@@ -2,11 +2,11 @@ import assert from 'node:assert/strict';
 import knexFactory from 'knex';
 import pino from 'pino';
 import { createEngine } from '../../src/engine.js';
-import { ADMIN, TEST_KEY } from '../helpers/engine.js';
+import { ADMIN, TEST_KEY, describeIn } from '../helpers/engine.js';
 import { startCluster } from '../helpers/pg-cluster.js';
 import { replies } from '../helpers/xml.js';
 
-describe('an atomic batch cut by a database outage', function () {
+describeIn('postgres')('an atomic batch cut by a database outage', function () {
   this.timeout(60_000);
   it('names the command that failed: ROLLED_BACK before it, NOT_RUN after it, never a success that did not run', async () => {
     const cluster = await startCluster();

@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import knexFactory, { type Knex } from 'knex';
 import pino from 'pino';
 import { createEngine, type Engine } from '../../src/engine.js';
-import { ADMIN, TEST_KEY } from '../helpers/engine.js';
+import { ADMIN, TEST_KEY, describeIn } from '../helpers/engine.js';
 import { startCluster, type Cluster } from '../helpers/pg-cluster.js';
 import { startServer, type RunningServer } from '../helpers/server.js';
 import { replies, type Reply } from '../helpers/xml.js';
@@ -49,7 +49,7 @@ async function capturingConsole(fn: () => Promise<void>): Promise<string[]> {
   return printed;
 }
 
-describe('PostgreSQL restarted during load', function () {
+describeIn('postgres')('PostgreSQL restarted during load', function () {
   this.timeout(60_000);
   const run = randomBytes(3).toString('hex');
   const logs: string[] = [];

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import knexFactory, { type Knex } from 'knex';
-import { PG_URL } from '../helpers/engine.js';
+import { PG_URL, describeIn } from '../helpers/engine.js';
 import { createAdminKey, noriEnv, startNori, type NoriProcess } from '../helpers/nori-process.js';
 import { replies, type Reply } from '../helpers/xml.js';
 
@@ -23,7 +23,7 @@ const account = (marker: string) => `<CREATE><WEBACCOUNT><INFO><API>twitter</API
 /** A GET between two CREATEs keeps each CREATE a command of its own (consecutive ones may be grouped). */
 const spaced = (creates: string[]) => creates.map((c) => `${c}<GET><WEBAPI ID="1"/></GET>`).join('');
 
-describe('nori serve killed (SIGKILL) mid-batch', function () {
+describeIn('postgres')('nori serve killed (SIGKILL) mid-batch', function () {
   this.timeout(60_000);
   const processes: NoriProcess[] = [];
   let env: NodeJS.ProcessEnv;

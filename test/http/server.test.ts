@@ -12,6 +12,11 @@ describe('HTTP endpoint', () => {
   let base: string;
   let close: () => Promise<void>;
   const lines: string[] = [];
+  const waiting: (() => void)[] = [];
+  /** Resolves once a line with this msg was logged (the request line is written after the answer is sent). */
+  const logged = async (msg: string) => {
+    while (!lines.some((l) => (JSON.parse(l) as { msg?: string }).msg === msg)) await new Promise<void>((r) => waiting.push(r));
+  };
   let admin: string;
   let alice: string;
   let carol: string;
@@ -21,7 +26,7 @@ describe('HTTP endpoint', () => {
   before(async function () {
     this.timeout(60_000);
     engine = await makeEngine();
-    const sink = new Writable({ write(chunk, _e, done) { lines.push(String(chunk)); done(); } });
+    const sink = new Writable({ write(chunk, _e, done) { lines.push(String(chunk)); for (const w of waiting.splice(0)) w(); done(); } });
     const app = createServer({ engine, logger: pino({ level: 'info' }, sink), maxBodyBytes: DEFAULT_LIMITS.maxBytes });
     base = await app.listen({ host: '127.0.0.1', port: 0 });
     close = async () => { await app.close(); await engine.close(); };
@@ -95,7 +100,7 @@ describe('HTTP endpoint', () => {
   it('logs one line per request with id, method, path, status and duration, and never a key, token or query string', async () => {
     lines.length = 0;
     await xmlPost(alice, '<QUERY><CREATE><WEBACCOUNT><INFO><API>mastodon</API><TOKEN>sekrit-log-token</TOKEN></INFO></WEBACCOUNT></CREATE></QUERY>', '/?code=query-secret');
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await logged('request');
     const requests = lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.msg === 'request');
     assert.equal(requests.length, 1);
     const [line] = requests;

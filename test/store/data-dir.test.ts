@@ -10,7 +10,7 @@ import pino from 'pino';
 import { ConfigError } from '../../src/config.js';
 import { createEngine } from '../../src/engine.js';
 import { openDatabase } from '../../src/store/db.js';
-import { ADMIN } from '../helpers/engine.js';
+import { ADMIN, describeIn } from '../helpers/engine.js';
 import { expectOk, only, q } from '../helpers/xml.js';
 
 /** Every file and folder under `dir` that group or others may read, write or enter, with its mode. */
@@ -23,7 +23,7 @@ function loose(dir: string): string[] {
   return out;
 }
 
-describe('the embedded data folder', function () {
+describeIn('pglite')('the embedded data folder', function () {
   this.timeout(60_000);
   const logger = pino({ level: 'silent' });
   const saved = process.umask(0o022); // the usual umask, whatever the test runner had
