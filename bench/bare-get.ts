@@ -8,7 +8,7 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import pg from 'pg';
-import { PG_URL } from './common.js';
+import { OWNER, PG_URL } from './common.js';
 import { ACCOUNT_COLUMNS, resultsXml } from './xml.js';
 
 const [schema, mode] = process.argv.slice(2);
@@ -20,7 +20,7 @@ const server = createServer((req, res) => {
   req.resume();
   req.on('end', () => {
     pool.query(query).then(
-      ({ rows }) => res.writeHead(200, { 'content-type': 'text/xml; charset=utf-8' }).end(resultsXml('GET', rows, { hits: rows.length })),
+      ({ rows }) => res.writeHead(200, { 'content-type': 'text/xml; charset=utf-8' }).end(resultsXml('GET', rows, { hits: rows.length }, OWNER)),
       (e: Error) => res.writeHead(500).end(e.message),
     );
   });

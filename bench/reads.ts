@@ -22,7 +22,7 @@ export async function floorSearch(knex: Knex, n: number): Promise<string> {
       WHERE (ownerid = ? OR public IN ('R', 'W')) AND activity = 1 AND api = ? ORDER BY id LIMIT ?`,
     [OWNER.contactId, 'bench', n],
   );
-  return resultsXml('SEARCH', rows as Record<string, unknown>[], { hits: rows.length, page: 1, pages: 1 });
+  return resultsXml('SEARCH', rows as Record<string, unknown>[], { hits: rows.length, page: 1, pages: 1, 'last-page': 'true' }, OWNER);
 }
 
 export async function batchReads(given: Settings): Promise<BenchResult> {

@@ -114,12 +114,15 @@ export const ACCOUNT_FIELDS = Object.entries(WEBACCOUNT.fields)
 
 export const ACCOUNT_COLUMNS = ACCOUNT_FIELDS.map(([, column]) => column);
 
-/** The RESPONSE nori answers for one RESULTS of accounts, by plain string building from database rows. */
-export function resultsXml(command: string, rows: readonly Record<string, unknown>[], attributes: Record<string, number>): string {
+/**
+ * The RESPONSE nori answers for one RESULTS of accounts, by plain string building from database rows read by
+ * `reader` (not an admin): W on the rows it owns, R on the others.
+ */
+export function resultsXml(command: string, rows: readonly Record<string, unknown>[], attributes: Record<string, number | string>, reader: Principal): string {
   const head = Object.entries({ command, ...attributes }).map(([k, v]) => ` ${k}="${escapeAttribute(String(v))}"`).join('');
   const out: string[] = [`<?xml version="1.0" encoding="UTF-8"?><RESPONSE><RESULTS${head}>`];
   for (const row of rows) {
-    out.push(`<WEBACCOUNT ID="${row.id}"><INFO>`);
+    out.push(`<WEBACCOUNT ID="${row.id}" security="${row.ownerid === reader.contactId ? 'W' : 'R'}"><INFO>`);
     for (const [field, column] of ACCOUNT_FIELDS) {
       const v = row[column];
       if (v === null || v === undefined) out.push(`<${field}/>`);

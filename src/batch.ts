@@ -56,10 +56,12 @@ function incident(deps: BatchDeps, e: unknown, budget: RequestBudget): Outcome {
   return failed(failure('INTERNAL_ERROR', { incident: id }));
 }
 
-const context = (deps: BatchDeps, trx: Knex.Transaction, principal: Principal): HandlerContext => ({ trx, principal, keyring: deps.keyring, auth: deps.auth, plugins: deps.plugins });
+const context = (deps: BatchDeps, trx: Knex.Transaction, principal: Principal, budget: RequestBudget): HandlerContext => ({
+  trx, principal, keyring: deps.keyring, auth: deps.auth, plugins: deps.plugins, rowBudget: { limit: budget.config.maxRows, left: budget.rowsLeft() },
+});
 
-async function runOne(deps: BatchDeps, trx: Knex.Transaction, command: Command, principal: Principal): Promise<Outcome> {
-  return handlerFor(command)(command, context(deps, trx, principal));
+async function runOne(deps: BatchDeps, trx: Knex.Transaction, command: Command, principal: Principal, budget: RequestBudget): Promise<Outcome> {
+  return handlerFor(command)(command, context(deps, trx, principal, budget));
 }
 
 export async function runBatch(deps: BatchDeps, items: readonly Item[], principal: Principal, atomic: boolean, budget: RequestBudget): Promise<Outcome[]> {
@@ -113,13 +115,13 @@ async function runEach(deps: BatchDeps, items: readonly Item[], principal: Princ
       }
       if (READS.has(item.verb)) {
         // A read writes nothing to roll back: no BEGIN and COMMIT, two round trips fewer (small GETs are most requests).
-        push(await runOne(deps, deps.knex as Knex.Transaction, item, principal));
+        push(await runOne(deps, deps.knex as Knex.Transaction, item, principal, budget));
         continue;
       }
       const run = item.verb === 'CREATE' ? createRun(items, i) : [];
       if (run.length > 1) {
         // Grouped: one transaction and one INSERT for the run, each command still answered on its own.
-        const grouped = await retrying(budget, () => transaction(deps, budget, (trx) => createMany(run, context(deps, trx, principal))));
+        const grouped = await retrying(budget, () => transaction(deps, budget, (trx) => createMany(run, context(deps, trx, principal, budget))));
         if (grouped instanceof Conflict) for (let k = 0; k < run.length; k++) push(failed(grouped.failure));
         else for (const o of grouped) push(o);
         i += run.length - 1;
@@ -127,7 +129,7 @@ async function runEach(deps: BatchDeps, items: readonly Item[], principal: Princ
       }
       const one = await retrying(budget, () =>
         transaction(deps, budget, async (trx) => {
-          const o = await runOne(deps, trx, item, principal);
+          const o = await runOne(deps, trx, item, principal, budget);
           if (o.kind === 'failed' && !o.commit) throw new Rollback(o, 0);
           return o;
         }),
@@ -179,7 +181,7 @@ async function runAtomic(deps: BatchDeps, items: readonly Item[], principal: Pri
           if (spent) throw (stopped = new Rollback(failed(spent), index));
           let o: Outcome;
           try {
-            o = await runOne(deps, trx, command, principal);
+            o = await runOne(deps, trx, command, principal, budget);
           } catch (e) {
             if (isConflict(e)) throw e;
             o = incident(deps, e, budget);

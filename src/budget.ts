@@ -68,6 +68,11 @@ export class RequestBudget {
     }
   }
 
+  /** Rows the reads of the request may still return (a WHERE's too). */
+  rowsLeft(): number {
+    return this.config.maxRows - this.rows;
+  }
+
   remainingMs(now = Date.now()): number {
     return this.deadline - now;
   }
@@ -96,6 +101,9 @@ export class RequestBudget {
       this.rows += outcome.rows.length;
       if (this.rows > this.config.maxRows) settled = this.cut(index, 'rows', 'read more rows than remained; its answer is left out');
     }
+    // A WHERE read the rows it wrote; one that would have read more than remained wrote nothing, and the batch stops.
+    if (outcome.kind === 'done') this.rows += outcome.read ?? 0;
+    if (outcome.kind === 'failed' && outcome.failure.code === 'BUDGET_ROWS') this.spent ??= 'rows';
     let xml = buildAnswer({ ...this.labels[index]!, outcome: settled });
     let size = byteLength(xml);
     const big = settled.kind === 'results' || settled.kind === 'called';

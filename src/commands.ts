@@ -5,7 +5,7 @@
 import type { ElementDef } from '../schemas/types.js';
 import type { FieldValue } from './field-types.js';
 import type { AuthEvent } from './auth/state-machine.js';
-import type { Criterion, Sort } from './store/elements.js';
+import type { Blocks, Sort } from './store/elements.js';
 import type { XmlNode } from './xml/parse.js';
 
 export const VERBS = ['CREATE', 'GET', 'SEARCH', 'COUNT', 'UPDATE', 'DELETE', 'KILL', 'AUTHORIZE', 'CALL'] as const;
@@ -28,10 +28,19 @@ export interface CreateCommand extends Base {
   readonly values: ReadonlyMap<string, FieldValue>;
 }
 
+/**
+ * What an UPDATE, DELETE or KILL writes: the elements of an ID list, or those its WHERE matches among the ones
+ * the caller may read (at most `limit`, or the command fails and writes nothing).
+ */
+export type Target = { readonly kind: 'ids'; readonly ids: readonly number[] } | { readonly kind: 'where'; readonly blocks: Blocks; readonly limit: number };
+
+/** Which matches a SEARCH returns: a page of PAGINATE, or the positions start to end (from 1, both in) of a SLICE. */
+export type Range = { readonly kind: 'page'; readonly display: number; readonly page: number } | { readonly kind: 'slice'; readonly start: number; readonly end: number };
+
 export interface GetCommand extends Base {
   readonly verb: 'GET';
   readonly ids: readonly number[];
-  /** Fields to return; undefined returns every readable field. */
+  /** Fields to return; undefined returns every readable field, an empty list none (RETURN NOTHING: IDs only). */
   readonly fields: readonly string[] | undefined;
   /** RETURN asked for each account's state transitions. */
   readonly history: boolean;
@@ -39,22 +48,21 @@ export interface GetCommand extends Base {
 
 export interface SearchCommand extends Base {
   readonly verb: 'SEARCH';
-  readonly blocks: readonly (readonly Criterion[])[];
+  readonly blocks: Blocks;
   readonly sort: readonly Sort[];
-  readonly display: number;
-  readonly page: number;
+  readonly range: Range;
   readonly fields: readonly string[] | undefined;
   readonly history: boolean;
 }
 
 export interface CountCommand extends Base {
   readonly verb: 'COUNT';
-  readonly blocks: readonly (readonly Criterion[])[];
+  readonly blocks: Blocks;
 }
 
 export interface UpdateCommand extends Base {
   readonly verb: 'UPDATE';
-  readonly ids: readonly number[];
+  readonly target: Target;
   readonly values: ReadonlyMap<string, FieldValue>;
   /** MODIFICATIONDATE sent with the update: the element must not have changed since. */
   readonly unmodifiedSince: { readonly date: Date; readonly toSecond: boolean } | undefined;
@@ -64,7 +72,7 @@ export interface UpdateCommand extends Base {
 
 export interface RemoveCommand extends Base {
   readonly verb: 'DELETE' | 'KILL';
-  readonly ids: readonly number[];
+  readonly target: Target;
 }
 
 export interface AuthorizeCommand extends Base {

@@ -22,6 +22,7 @@ export const MESSAGES = {
   UPDATED: { msgType: 0, status: 200, message: '{element} {id} was updated.' },
   DELETED: { msgType: 0, status: 200, message: '{element} {id} was deleted (ACTIVITY=0); UPDATE ACTIVITY to 1 to restore it.' },
   KILLED: { msgType: 0, status: 200, message: '{element} {id} was removed permanently.' },
+  NONE_MATCHED: { msgType: 0, status: 200, message: 'No {element} matched the WHERE: none was {done}.' },
   AUTHORIZATION_STARTED: { msgType: 0, status: 200, message: 'Send the user\'s browser to the url attribute to authorize WEBACCOUNT {id} on {api}; the link expires in {minutes} minutes.' },
   AUTHORIZED: { msgType: 0, status: 200, message: 'WEBACCOUNT {id} is authorized on {api}.' },
 
@@ -36,7 +37,7 @@ export const MESSAGES = {
   LIMIT_ATTRIBUTES: { msgType: 1, status: 400, message: '<{name}> has more than the limit of {limit} attributes.' },
   LIMIT_ATTRIBUTE_LENGTH: { msgType: 1, status: 400, message: 'Attribute {name} is longer than the limit of {limit} characters.' },
   LIMIT_TEXT_LENGTH: { msgType: 1, status: 400, message: 'A text value is longer than the limit of {limit} characters.' },
-  LIMIT_CRITERIA: { msgType: 1, status: 400, message: 'The command has more than the limit of {limit} criteria (fields in its INFO blocks); an IN list counts as one.' },
+  LIMIT_CRITERIA: { msgType: 1, status: 400, message: 'The command has more than the limit of {limit} criteria (fields in its INFO blocks); an IN list counts as one, a contains one per word.' },
   LIMIT_COMMANDS: { msgType: 1, status: 400, message: 'The request has more than the limit of {limit} commands.' },
   QUERY_ATTRIBUTE: { msgType: 1, status: 400, message: '<QUERY> has an unknown or invalid attribute {name}; it accepts atomic="true|false".' },
   UNSUPPORTED_MEDIA_TYPE: { msgType: 1, status: 415, message: 'Send the batch as application/xml, text/xml, or as the form field NQL.' },
@@ -61,11 +62,12 @@ export const MESSAGES = {
   MISSING_FIELD: { msgType: 1, status: 400, message: '{element} needs {field}.' },
   DUPLICATE_FIELD: { msgType: 1, status: 400, message: '{field} is given twice in one <INFO>.' },
   READONLY_FIELD: { msgType: 1, status: 400, message: '{field} is set by nori and cannot be written.' },
-  MISSING_ID: { msgType: 1, status: 400, message: '{verb} needs the ID attribute on <{element}>.' },
+  MISSING_ID: { msgType: 1, status: 400, message: '{verb} needs the ID attribute on <{element}>{or}.' },
   INVALID_ID: { msgType: 1, status: 400, message: 'ID must be a positive integer or a comma-separated list of them{got}.' },
 
   // One command: against stored data.
   NOT_FOUND: { msgType: 1, status: 404, message: 'There is no {element} {id}.' },
+  LIMIT_WHERE: { msgType: 1, status: 413, message: 'The WHERE matches more than the limit of {limit} {element} elements a command may write; nothing was written: narrow its criteria, or send several commands.' },
   NOT_VISIBLE: { msgType: 3, status: 403, message: 'You have no access to {element} {id}.' },
   FORBIDDEN: { msgType: 3, status: 403, message: 'You may read {element} {id} but not {action} it.' },
   OWNER_FORBIDDEN: { msgType: 3, status: 403, message: 'Only an administrator may make contact {value} the OWNERID of a {element}; leave OWNERID out (or set it to your own contact {me}).' },

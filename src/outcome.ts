@@ -6,6 +6,7 @@
 import type { ElementDef } from '../schemas/types.js';
 import type { Verb } from './commands.js';
 import type { Failure } from './errors.js';
+import type { Security } from './principal.js';
 import type { TransitionRecord } from './auth/transitions.js';
 import type { ResultValue } from './sdk/types.js';
 import type { Row } from './store/elements.js';
@@ -14,20 +15,28 @@ export interface Results {
   readonly kind: 'results';
   readonly element: ElementDef;
   readonly rows: readonly Row[];
-  /** Fields to write; undefined: every readable field. */
+  /** Fields to write; undefined: every readable field; empty: none, not even INFO (RETURN NOTHING). */
   readonly fields: readonly string[] | undefined;
+  /** What the caller may do with each row, in the rows' order. */
+  readonly security: readonly Security[];
   readonly hits: number;
   readonly page?: number;
   readonly pages?: number;
+  /** A SEARCH's page or slice: whether no match comes after it. */
+  readonly lastPage?: boolean;
   /** State transitions per account ID, when RETURN asked for HISTORY. */
   readonly history?: ReadonlyMap<number, readonly TransitionRecord[]>;
 }
 
 export interface Done {
   readonly kind: 'done';
-  readonly code: 'CREATED' | 'UPDATED' | 'DELETED' | 'KILLED' | 'AUTHORIZATION_STARTED' | 'AUTHORIZED';
+  readonly code: 'CREATED' | 'UPDATED' | 'DELETED' | 'KILLED' | 'NONE_MATCHED' | 'AUTHORIZATION_STARTED' | 'AUTHORIZED';
   readonly params: Failure['params'];
   readonly elementID: string;
+  /** How many elements the command wrote (CREATE, UPDATE, DELETE, KILL). */
+  readonly hits?: number;
+  /** Rows a WHERE read to find them: they count against the request's rows budget. */
+  readonly read?: number;
   /** Extra attributes of the MESSAGE, e.g. the URL AUTHORIZE sends the browser to. */
   readonly attributes?: Readonly<Record<string, string>>;
 }

@@ -34,6 +34,13 @@ export function canWrite(p: Principal, element: ElementDef, row: Ownership): boo
   return !element.adminWrite && row.OWNERID === p.contactId;
 }
 
+/** What a caller may do with an element, as Sushee's `security` attribute says it: W write, R read, 0 nothing. */
+export type Security = 'W' | 'R' | '0';
+
+export function securityOf(p: Principal, element: ElementDef, row: Ownership): Security {
+  return canWrite(p, element, row) ? 'W' : canRead(p, element, row) ? 'R' : '0';
+}
+
 const positiveId = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v > 0;
 
 /**

@@ -5,114 +5,42 @@
  */
 import { ELEMENTS } from '../schemas/index.js';
 import type { ElementDef, FieldDef } from '../schemas/types.js';
-import type { Command, Position, Verb } from './commands.js';
+import type { Command, Position, Range, Target, Verb } from './commands.js';
 import { VERBS } from './commands.js';
 import { CLIENT_EVENTS, type AuthEvent } from './auth/state-machine.js';
-import { failure, type Failure } from './errors.js';
+import type { Failure } from './errors.js';
 import { MAP_KEY, encodeMap, isReadError, readValue, type FieldValue } from './field-types.js';
-import type { Criterion, Operator, Sort } from './store/elements.js';
-import { NO_ATTRIBUTES, type XmlNode } from './xml/parse.js';
+import type { Blocks, Sort } from './store/elements.js';
+import { parseBlocks } from './validate-criteria.js';
+import { Invalid, NONE, at, checkAttributes, checkNoText, fail, fieldDef, fieldOf, lookup, value } from './validate-node.js';
+import type { XmlNode } from './xml/parse.js';
+
+export { MAX_CRITERIA } from './validate-criteria.js';
 
 export interface ValidateOptions {
   readonly maxPageSize: number;
-  /** Most IDs in one ID list. */
+  /** Most IDs in one ID list, and most elements one WHERE may address. */
   readonly maxIds: number;
 }
 
-/** Most criteria (fields inside INFO blocks, all blocks together) in one SEARCH or COUNT. An IN list counts as one. */
-export const MAX_CRITERIA = 1000;
-
-const OPERATORS: ReadonlySet<string> = new Set<Operator>(['=', '!=', 'IN', 'starts-with', 'contains', 'GT', 'GT=', 'LT', 'LT=', 'between']);
-const TEXT_OPERATORS: ReadonlySet<string> = new Set(['starts-with', 'contains']);
-const ORDER_OPERATORS: ReadonlySet<string> = new Set(['GT', 'GT=', 'LT', 'LT=', 'between']);
-const TEXT_TYPES: ReadonlySet<string> = new Set(['text', 'url', 'enum', 'reference']);
-const ID_VERBS: ReadonlySet<Verb> = new Set(['GET', 'UPDATE', 'DELETE', 'KILL', 'AUTHORIZE', 'CALL']);
+/** Verbs that name their elements by ID. */
+const ID_VERBS: ReadonlySet<Verb> = new Set(['GET', 'AUTHORIZE', 'CALL']);
+/** Verbs that name them by ID or by a WHERE of criteria. */
+const WHERE_VERBS: ReadonlySet<Verb> = new Set(['UPDATE', 'DELETE', 'KILL']);
 const VERB_NAMES: ReadonlySet<string> = new Set(VERBS);
-const NONE: readonly string[] = [];
 const ID_ONLY: readonly string[] = ['ID'];
 const NAME_ONLY: readonly string[] = ['name'];
 const CHILDREN: Readonly<Record<Verb, readonly string[]>> = {
-  CREATE: [], GET: ['RETURN'], SEARCH: ['PAGINATE', 'SORT', 'RETURN'], COUNT: [], UPDATE: [], DELETE: [], KILL: [], AUTHORIZE: [], CALL: [],
+  CREATE: [], GET: ['RETURN'], SEARCH: ['PAGINATE', 'SLICE', 'SORT', 'RETURN'], COUNT: [], UPDATE: [], DELETE: [], KILL: [], AUTHORIZE: [], CALL: [],
 };
-
-/** Thrown inside this module only, to leave deep checks early; caught by validateCommand. */
-class Invalid {
-  constructor(readonly failure: Failure) {}
-}
-
-const at = (n: XmlNode): Position => ({ line: n.line, column: n.column });
-const fail = (code: Failure['code'], params: Failure['params'], node: XmlNode): never => {
-  throw new Invalid(failure(code, params, at(node)));
+/** What an element's children may be, by verb, for the message that refuses another. */
+const ELEMENT_CHILDREN: Readonly<Record<Verb, string>> = {
+  CREATE: '<INFO>', GET: '<RETURN>', SEARCH: '<INFO> or <RETURN>', COUNT: '<INFO>', UPDATE: '<WHERE> and <INFO>', DELETE: '<WHERE>', KILL: '<WHERE>', AUTHORIZE: '<RETURN_URL>', CALL: 'a method',
 };
-
-// These two run on every element of every command: the parser's shared NO_ATTRIBUTES and the empty-text
-// test spare the key walk and the trimmed copy most elements would otherwise cost.
-function checkAttributes(node: XmlNode, allowed: readonly string[]): void {
-  if (node.attributes === NO_ATTRIBUTES) return;
-  for (const name in node.attributes) {
-    if (!allowed.includes(name)) fail('UNKNOWN_ATTRIBUTE', { tag: node.name, name }, node);
-  }
-}
-
-function checkNoText(node: XmlNode): void {
-  if (node.text !== '' && node.text.trim() !== '') fail('UNEXPECTED_TEXT', { parent: node.name, text: node.text.trim().slice(0, 40) }, node);
-}
-
-/**
- * A field as validation finds it: `name` is the schema's own string, which the commands keep as their keys,
- * rather than the parser's copy of it, which would cost each command its own.
- */
-interface Field {
-  readonly name: string;
-  readonly def: FieldDef;
-}
-
-/** What validation looks up in an element's definition, worked out once per element. */
-interface Lookup {
-  /** The fields by name: a Map, so `constructor` or `__proto__` names no field. */
-  readonly fields: ReadonlyMap<string, Field>;
-  /** The fields a CREATE must give, in the schema's order. */
-  readonly required: readonly string[];
-}
-
-const lookups = new WeakMap<ElementDef, Lookup>();
-
-function lookup(element: ElementDef): Lookup {
-  let found = lookups.get(element);
-  if (found === undefined) {
-    const entries = Object.entries(element.fields);
-    found = {
-      fields: new Map(entries.map(([name, def]) => [name, { name, def }])),
-      required: entries.filter(([, def]) => def.required).map(([name]) => name),
-    };
-    lookups.set(element, found);
-  }
-  return found;
-}
-
-/** The field a name means. */
-function fieldDef(element: ElementDef, name: string): FieldDef | undefined {
-  return lookup(element).fields.get(name)?.def;
-}
-
-function fieldOf(element: ElementDef, node: XmlNode): [string, FieldDef] {
-  const found = lookup(element).fields.get(node.name);
-  if (!found) return fail('UNKNOWN_FIELD', { element: element.name, name: node.name }, node);
-  return [found.name, found.def];
-}
-
-function value(def: FieldDef, field: string, text: string, node: XmlNode): FieldValue {
-  const v = readValue(def.type === 'secret' ? text : text.trim(), def);
-  if (!isReadError(v)) return v;
-  if (v.kind === 'too-long') return fail('VALUE_TOO_LONG', { field, limit: v.limit }, node);
-  // A secret's value is never echoed, not even when it is wrong.
-  const got = def.type === 'secret' ? '' : `, not "${text.trim().slice(0, 80)}"`;
-  return fail('INVALID_VALUE', { field, expected: v.expected, got }, node);
-}
 
 function parseIds(node: XmlNode, verb: Verb, options: ValidateOptions): number[] {
   const raw = node.attributes.ID;
-  if (raw === undefined || raw.trim() === '') return fail('MISSING_ID', { verb, element: node.name }, node);
+  if (raw === undefined || raw.trim() === '') return fail('MISSING_ID', { verb, element: node.name, or: WHERE_VERBS.has(verb) ? ' or a <WHERE> of criteria' : '' }, node);
   const parts = raw.split(',').map((s) => s.trim());
   const ids = new Set<number>();
   for (const part of parts) {
@@ -188,32 +116,20 @@ function parseValues(verb: 'CREATE' | 'UPDATE', element: ElementDef, info: XmlNo
   return { values, unmodifiedSince, stateEvent };
 }
 
-function parseCriterion(element: ElementDef, node: XmlNode): Criterion {
-  const [field, def] = fieldOf(element, node);
-  checkAttributes(node, ['operator']);
-  if (def.type === 'secret') fail('SECRET_FIELD', { field }, node);
-  if (def.type === 'map') fail('NOT_SEARCHABLE', { field }, node);
-  if (node.children.length) fail('UNEXPECTED_ELEMENT', { name: node.children[0]!.name, parent: field, expected: 'a value' }, node.children[0]!);
-  const operator = node.attributes.operator ?? '=';
-  const allowed = [...OPERATORS].join(', ');
-  if (!OPERATORS.has(operator)) fail('UNKNOWN_OPERATOR', { operator, allowed }, node);
-  if (TEXT_OPERATORS.has(operator) && !TEXT_TYPES.has(def.type)) fail('UNKNOWN_OPERATOR', { operator, allowed: `=, !=, IN, GT, GT=, LT, LT=, between for ${field}` }, node);
-  if (ORDER_OPERATORS.has(operator) && def.type === 'flag') fail('UNKNOWN_OPERATOR', { operator, allowed: `=, !=, IN for ${field}` }, node);
-  const text = node.text.trim();
-  if (operator === 'IN') return { field, operator, values: text.split(',').map((t) => value(def, field, t, node)) };
-  if (operator === 'between') {
-    const parts = text.split('/');
-    if (parts.length !== 2) fail('INVALID_VALUE', { field, expected: 'two values separated by / for between', got: '' }, node);
-    return { field, operator, values: parts.map((t) => value(def, field, t, node)) };
-  }
-  const v = value(def, field, text, node);
-  if (v === null && operator !== '=' && operator !== '!=') fail('INVALID_VALUE', { field, expected: `a value for ${operator}`, got: '' }, node);
-  return { field, operator: operator as Operator, values: [v] };
-}
-
+/** RETURN: the fields of INFO (ID always comes), HISTORY for an account's transitions, or NOTHING but the IDs. */
 function parseReturn(element: ElementDef, node: XmlNode): { fields: string[]; history: boolean } {
   checkAttributes(node, []);
   checkNoText(node);
+  const [first, second] = node.children;
+  if (first?.name === 'NOTHING' || second?.name === 'NOTHING') {
+    const nothing = first?.name === 'NOTHING' ? first : second!;
+    checkAttributes(nothing, []);
+    checkNoText(nothing);
+    if (nothing.children[0]) fail('UNEXPECTED_ELEMENT', { name: nothing.children[0].name, parent: 'NOTHING', expected: 'nothing' }, nothing.children[0]);
+    const other = first === nothing ? second : first;
+    if (other) fail('UNEXPECTED_ELEMENT', { name: other.name, parent: 'RETURN', expected: '<NOTHING/> alone: it returns the IDs only' }, other);
+    return { fields: [], history: false };
+  }
   const fields = ['ID'];
   let history = false;
   for (const info of node.children) {
@@ -222,7 +138,8 @@ function parseReturn(element: ElementDef, node: XmlNode): { fields: string[]; hi
       history = true;
       continue;
     }
-    if (info.name !== 'INFO') fail('UNEXPECTED_ELEMENT', { name: info.name, parent: 'RETURN', expected: element.name === 'WEBACCOUNT' ? '<INFO> or <HISTORY/>' : '<INFO>' }, info);
+    if (info.name === 'NOTHING') fail('UNEXPECTED_ELEMENT', { name: info.name, parent: 'RETURN', expected: '<NOTHING/> alone: it returns the IDs only' }, info);
+    if (info.name !== 'INFO') fail('UNEXPECTED_ELEMENT', { name: info.name, parent: 'RETURN', expected: element.name === 'WEBACCOUNT' ? '<INFO>, <HISTORY/> or <NOTHING/>' : '<INFO> or <NOTHING/>' }, info);
     for (const f of info.children) {
       const [field, def] = fieldOf(element, f);
       if (def.type === 'secret') fail('SECRET_FIELD', { field }, f);
@@ -304,6 +221,52 @@ function parseSort(element: ElementDef, node: XmlNode): Sort {
   return { field: select, descending: order === 'descending' };
 }
 
+/** PAGINATE display and page, or SLICE start and end: at most one of them, at most a page of elements. */
+function parseRange(node: XmlNode, options: ValidateOptions): Range {
+  let range: XmlNode | undefined;
+  for (const c of node.children) {
+    if (c.name !== 'PAGINATE' && c.name !== 'SLICE') continue;
+    if (range) fail('UNEXPECTED_ELEMENT', { name: c.name, parent: node.name, expected: 'one <PAGINATE> or one <SLICE>' }, c);
+    range = c;
+  }
+  const max = options.maxPageSize;
+  if (range?.name === 'SLICE') {
+    checkAttributes(range, ['start', 'end']);
+    const start = intAttribute(range, 'start', 1, 999_999_999);
+    const end = intAttribute(range, 'end', start + max - 1, 999_999_999 + max);
+    if (end < start || end - start >= max) fail('INVALID_VALUE', { field: 'SLICE end', expected: `a whole number from ${start} to ${start + max - 1} (at most ${max} elements)`, got: `, not "${end}"` }, range);
+    return { kind: 'slice', start, end };
+  }
+  if (range) checkAttributes(range, ['display', 'page']);
+  const display = range ? intAttribute(range, 'display', max, max) : max;
+  const page = range ? intAttribute(range, 'page', 1, 1_000_000) : 1;
+  return { kind: 'page', display, page };
+}
+
+/** A WHERE holds INFO blocks of criteria, as a SEARCH does. */
+function parseWhere(element: ElementDef, node: XmlNode): Blocks {
+  checkAttributes(node, NONE);
+  checkNoText(node);
+  for (const c of node.children) {
+    if (c.name !== 'INFO') fail('UNEXPECTED_ELEMENT', { name: c.name, parent: 'WHERE', expected: '<INFO> blocks of criteria, as in SEARCH' }, c);
+  }
+  if (!node.children.length) fail('MISSING_ELEMENT', { parent: 'WHERE', expected: 'at least one <INFO> of criteria, as in SEARCH' }, node);
+  return parseBlocks(element, node.children, true);
+}
+
+/** UPDATE, DELETE and KILL: the ID attribute or one <WHERE>, not both. */
+function parseTarget(verb: Verb, element: ElementDef, node: XmlNode, options: ValidateOptions): Target {
+  let where: XmlNode | undefined;
+  for (const c of node.children) {
+    if (c.name !== 'WHERE') continue;
+    if (where) fail('UNEXPECTED_ELEMENT', { name: 'WHERE', parent: node.name, expected: 'one <WHERE> (its INFO blocks are ORed)' }, c);
+    where = c;
+  }
+  if (!where) return { kind: 'ids', ids: parseIds(node, verb, options) };
+  if (node.attributes.ID !== undefined) fail('UNEXPECTED_ELEMENT', { name: 'WHERE', parent: node.name, expected: 'the ID attribute or a <WHERE>, not both' }, where);
+  return { kind: 'where', blocks: parseWhere(element, where), limit: options.maxIds };
+}
+
 function buildCommand(node: XmlNode, options: ValidateOptions): Command {
   if (!VERB_NAMES.has(node.name)) fail('UNKNOWN_VERB', { name: node.name }, node);
   const verb = node.name as Verb;
@@ -323,9 +286,10 @@ function buildCommand(node: XmlNode, options: ValidateOptions): Command {
   if (!element) return fail('UNKNOWN_ELEMENT', { name: elementNode.name }, elementNode);
   const where = at(node);
   const ids = ID_VERBS.has(verb) ? parseIds(elementNode, verb, options) : [];
+  const target = WHERE_VERBS.has(verb) ? parseTarget(verb, element, elementNode, options) : undefined;
   if (verb === 'CALL') return { name, element, at: where, verb, ids, ...parseCall(elementNode, ids) };
   if (verb === 'AUTHORIZE') return { name, element, at: where, verb, ids, returnUrl: parseAuthorize(elementNode, ids) };
-  checkAttributes(elementNode, ID_VERBS.has(verb) ? ID_ONLY : NONE);
+  checkAttributes(elementNode, ID_VERBS.has(verb) || WHERE_VERBS.has(verb) ? ID_ONLY : NONE);
   checkNoText(elementNode);
 
   // A RETURN may sit in the command (GET, SEARCH) or in its element; the command's come first.
@@ -341,8 +305,9 @@ function buildCommand(node: XmlNode, options: ValidateOptions): Command {
     }
   }
   for (const c of elementNode.children) {
+    if (c.name === 'WHERE' && target) continue;
     const allowedHere = c.name === 'INFO' ? verb !== 'GET' && verb !== 'DELETE' && verb !== 'KILL' : c.name === 'RETURN' && extras.includes('RETURN');
-    if (!allowedHere) fail('UNEXPECTED_ELEMENT', { name: c.name, parent: elementNode.name, expected: verb === 'GET' ? '<RETURN>' : '<INFO>' }, c);
+    if (!allowedHere) fail('UNEXPECTED_ELEMENT', { name: c.name, parent: elementNode.name, expected: ELEMENT_CHILDREN[verb] }, c);
     if (c.name === 'INFO') {
       if (info === undefined) info = c;
       else secondInfo ??= c;
@@ -361,33 +326,20 @@ function buildCommand(node: XmlNode, options: ValidateOptions): Command {
       const { values, unmodifiedSince, stateEvent } = parseValues(verb, element, info!);
       if (verb === 'CREATE') return { name, element, at: where, verb, values };
       if (!values.size && !stateEvent) fail('MISSING_ELEMENT', { parent: 'INFO', expected: 'at least one field to update' }, info!);
-      return { name, element, at: where, verb, ids, values, unmodifiedSince, stateEvent };
+      return { name, element, at: where, verb, target: target!, values, unmodifiedSince, stateEvent };
     }
     case 'GET':
       return { name, element, at: where, verb, ids, fields, history };
     case 'DELETE':
     case 'KILL':
-      return { name, element, at: where, verb, ids };
+      return { name, element, at: where, verb, target: target! };
     case 'SEARCH':
     case 'COUNT': {
-      let criteria = 0;
-      const blocks = elementNode.children.filter((c) => c.name === 'INFO').map((info) => {
-        checkAttributes(info, NONE);
-        checkNoText(info);
-        criteria += info.children.length;
-        // Each criterion is a bind parameter or two, and PostgreSQL takes at most 65,535 in a statement.
-        if (criteria > MAX_CRITERIA) fail('LIMIT_CRITERIA', { limit: MAX_CRITERIA }, info);
-        return info.children.map((c) => parseCriterion(element, c));
-      });
+      const blocks = parseBlocks(element, elementNode.children.filter((c) => c.name === 'INFO'), false);
       if (verb === 'COUNT') return { name, element, at: where, verb, blocks };
-      const paginates = node.children.filter((c) => c.name === 'PAGINATE');
-      if (paginates.length > 1) fail('UNEXPECTED_ELEMENT', { name: 'PAGINATE', parent: verb, expected: 'one <PAGINATE>' }, paginates[1]!);
-      const paginate = paginates[0];
-      if (paginate) checkAttributes(paginate, ['display', 'page']);
-      const display = paginate ? intAttribute(paginate, 'display', options.maxPageSize, options.maxPageSize) : options.maxPageSize;
-      const page = paginate ? intAttribute(paginate, 'page', 1, 1_000_000) : 1;
+      const range = parseRange(node, options);
       const sort = node.children.filter((c) => c.name === 'SORT').map((c) => parseSort(element, c));
-      return { name, element, at: where, verb, blocks, sort, display, page, fields, history };
+      return { name, element, at: where, verb, blocks, sort, range, fields, history };
     }
   }
 }

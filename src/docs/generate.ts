@@ -6,6 +6,7 @@
 import { ELEMENTS } from '../../schemas/index.js';
 import type { ElementDef, FieldDef } from '../../schemas/types.js';
 import { MESSAGES, type MessageCode } from '../errors.js';
+import { OPERATORS } from '../validate-criteria.js';
 
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
@@ -47,24 +48,30 @@ function criteriaType(element: ElementDef): string {
   return `<xs:complexType name="${element.name}_CRITERIA"><xs:all>${items.join('')}</xs:all></xs:complexType>`;
 }
 
+/** RETURN: the fields of INFO and (accounts) HISTORY, or NOTHING alone for the IDs only. */
 function returnType(element: ElementDef): string {
   const items = Object.entries(element.fields).filter(([, d]) => d.type !== 'secret').map(([n]) => `<xs:element name="${n}" type="Empty" minOccurs="0"/>`);
   const history = element.name === 'WEBACCOUNT' ? '<xs:element name="HISTORY" type="Empty" minOccurs="0"/>' : '';
-  return `<xs:complexType name="${element.name}_RETURN"><xs:sequence><xs:element name="INFO" minOccurs="0"><xs:complexType><xs:all>${items.join('')}</xs:all></xs:complexType></xs:element>${history}</xs:sequence></xs:complexType>`;
+  const some = `<xs:sequence><xs:element name="INFO" minOccurs="0"><xs:complexType><xs:all>${items.join('')}</xs:all></xs:complexType></xs:element>${history}</xs:sequence>`;
+  return `<xs:complexType name="${element.name}_RETURN"><xs:choice><xs:element name="NOTHING" type="Empty"/>${some}</xs:choice></xs:complexType>`;
 }
 
 /** One element type as it may appear under each verb. */
 function elementTypes(e: ElementDef): string {
   const n = e.name;
   const id = '<xs:attribute name="ID" type="IdList" use="required"/>';
+  // UPDATE, DELETE and KILL: the ID attribute or a WHERE, not both (which the engine checks; XSD 1.0 cannot say it).
+  const idOrWhere = '<xs:attribute name="ID" type="IdList"/>';
+  const where = `<xs:element name="WHERE" type="${n}_WHERE" minOccurs="0"/>`;
   return [
     infoType(e, 'CREATE'), infoType(e, 'UPDATE'), criteriaType(e), returnType(e),
+    `<xs:complexType name="${n}_WHERE"><xs:sequence><xs:element name="INFO" type="${n}_CRITERIA" maxOccurs="unbounded"/></xs:sequence></xs:complexType>`,
     `<xs:complexType name="${n}_CREATE"><xs:sequence><xs:element name="INFO" type="${n}_CREATE_INFO"/></xs:sequence></xs:complexType>`,
-    `<xs:complexType name="${n}_UPDATE"><xs:sequence><xs:element name="INFO" type="${n}_UPDATE_INFO"/></xs:sequence>${id}</xs:complexType>`,
+    `<xs:complexType name="${n}_UPDATE"><xs:sequence>${where}<xs:element name="INFO" type="${n}_UPDATE_INFO"/></xs:sequence>${idOrWhere}</xs:complexType>`,
     `<xs:complexType name="${n}_GET"><xs:sequence><xs:element name="RETURN" type="${n}_RETURN" minOccurs="0"/></xs:sequence>${id}</xs:complexType>`,
     `<xs:complexType name="${n}_SEARCH"><xs:sequence><xs:element name="INFO" type="${n}_CRITERIA" minOccurs="0" maxOccurs="unbounded"/><xs:element name="RETURN" type="${n}_RETURN" minOccurs="0"/></xs:sequence></xs:complexType>`,
     `<xs:complexType name="${n}_ID"><xs:sequence><xs:any processContents="lax" minOccurs="0" maxOccurs="unbounded"/></xs:sequence>${id}</xs:complexType>`,
-    `<xs:complexType name="${n}_REMOVE">${id}</xs:complexType>`,
+    `<xs:complexType name="${n}_REMOVE"><xs:sequence>${where}</xs:sequence>${idOrWhere}</xs:complexType>`,
   ].join('\n    ');
 }
 
@@ -74,7 +81,9 @@ function command(verb: string, inner: (e: ElementDef) => string, extra = ''): st
 }
 
 export function renderXsd(): string {
-  const searchExtras = '<xs:element name="PAGINATE" minOccurs="0"><xs:complexType><xs:attribute name="display" type="xs:positiveInteger"/><xs:attribute name="page" type="xs:positiveInteger"/></xs:complexType></xs:element><xs:element name="SORT" minOccurs="0" maxOccurs="unbounded"><xs:complexType><xs:attribute name="select" type="xs:string" use="required"/><xs:attribute name="order"><xs:simpleType><xs:restriction base="xs:string"><xs:enumeration value="ascending"/><xs:enumeration value="descending"/></xs:restriction></xs:simpleType></xs:attribute></xs:complexType></xs:element>';
+  const range = '<xs:choice minOccurs="0"><xs:element name="PAGINATE"><xs:complexType><xs:attribute name="display" type="xs:positiveInteger"/><xs:attribute name="page" type="xs:positiveInteger"/></xs:complexType></xs:element>'
+    + '<xs:element name="SLICE"><xs:complexType><xs:attribute name="start" type="xs:positiveInteger"/><xs:attribute name="end" type="xs:positiveInteger"/></xs:complexType></xs:element></xs:choice>';
+  const searchExtras = range + '<xs:element name="SORT" minOccurs="0" maxOccurs="unbounded"><xs:complexType><xs:attribute name="select" type="xs:string" use="required"/><xs:attribute name="order"><xs:simpleType><xs:restriction base="xs:string"><xs:enumeration value="ascending"/><xs:enumeration value="descending"/></xs:restriction></xs:simpleType></xs:attribute></xs:complexType></xs:element>';
   // RETURN may also stand beside the element, where its fields cannot be tied to the element's type.
   const looseReturn = '<xs:element name="RETURN" type="LooseReturn" minOccurs="0"/>';
   const commands = [
@@ -102,7 +111,7 @@ export function renderXsd(): string {
   <xs:simpleType name="IdList"><xs:restriction base="xs:string"><xs:pattern value="\\s*[0-9]+(\\s*,\\s*[0-9]+)*\\s*"/></xs:restriction></xs:simpleType>
   <xs:complexType name="Empty"/>
   <xs:complexType name="LooseReturn"><xs:sequence><xs:any processContents="skip" minOccurs="0" maxOccurs="unbounded"/></xs:sequence></xs:complexType>
-  <xs:complexType name="Criterion"><xs:simpleContent><xs:extension base="xs:string"><xs:attribute name="operator"><xs:simpleType><xs:restriction base="xs:string">${['=', '!=', 'IN', 'starts-with', 'contains', 'GT', 'GT=', 'LT', 'LT=', 'between'].map((o) => `<xs:enumeration value="${esc(o)}"/>`).join('')}</xs:restriction></xs:simpleType></xs:attribute></xs:extension></xs:simpleContent></xs:complexType>
+  <xs:complexType name="Criterion"><xs:simpleContent><xs:extension base="xs:string"><xs:attribute name="operator"><xs:simpleType><xs:restriction base="xs:string">${OPERATORS.map((o) => `<xs:enumeration value="${esc(o)}"/>`).join('')}</xs:restriction></xs:simpleType></xs:attribute></xs:extension></xs:simpleContent></xs:complexType>
   ${[...ELEMENTS.values()].map(elementTypes).join('\n  ')}
 </xs:schema>
 `;

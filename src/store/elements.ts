@@ -10,18 +10,12 @@ import type { Principal } from '../principal.js';
 import { selectRows } from './prepared.js';
 import { encryptedColumn, openColumn, sealColumn } from './encrypted-columns.js';
 import type { Keyring } from './secrets.js';
+import { filtered, type Blocks } from './criteria.js';
+
+export type { Blocks, Criterion, CriterionValue, DateKeyword, Operator } from './criteria.js';
 
 /** A stored element by field name; secret fields are never read into it. */
 export type Row = Record<string, FieldValue>;
-
-export type Operator = '=' | '!=' | 'IN' | 'starts-with' | 'contains' | 'GT' | 'GT=' | 'LT' | 'LT=' | 'between';
-
-export interface Criterion {
-  readonly field: string;
-  readonly operator: Operator;
-  /** One value, two for between, any number for IN; null means "no value". */
-  readonly values: readonly FieldValue[];
-}
 
 export interface Sort {
   readonly field: string;
@@ -30,7 +24,7 @@ export interface Sort {
 
 export interface SearchQuery {
   /** Blocks ORed together; criteria inside one block ANDed. Empty: everything visible. */
-  readonly blocks: readonly (readonly Criterion[])[];
+  readonly blocks: Blocks;
   readonly sort: readonly Sort[];
   readonly limit: number;
   readonly offset: number;
@@ -156,80 +150,13 @@ export async function readSecrets(trx: Knex | Knex.Transaction, element: Element
   return out;
 }
 
-function applyCriterion(q: Knex.QueryBuilder, c: Criterion): void {
-  const column = columnOf(c.field);
-  const [value] = c.values;
-  switch (c.operator) {
-    case '=':
-      if (value === null) q.whereNull(column);
-      else q.where(column, value as Knex.Value);
-      return;
-    case '!=':
-      if (value === null) q.whereNotNull(column);
-      else q.where((w) => w.whereNot(column, value as Knex.Value).orWhereNull(column));
-      return;
-    case 'IN':
-      // One array parameter whatever the list's length (PostgreSQL takes at most 65,535 parameters); the
-      // server infers its type from the column's.
-      q.whereRaw('?? = ANY(?)', [column, c.values as unknown as Knex.Value]);
-      return;
-    case 'starts-with':
-      q.whereRaw(`starts_with(??, ?)`, [column, value as string]);
-      return;
-    case 'contains':
-      // strpos, not LIKE: the caller's % and _ are plain characters.
-      q.whereRaw(`strpos(??, ?) > 0`, [column, value as string]);
-      return;
-    case 'GT':
-      q.where(column, '>', value as Knex.Value);
-      return;
-    case 'GT=':
-      q.where(column, '>=', value as Knex.Value);
-      return;
-    case 'LT':
-      q.where(column, '<', value as Knex.Value);
-      return;
-    case 'LT=':
-      q.where(column, '<=', value as Knex.Value);
-      return;
-    case 'between':
-      q.whereBetween(column, [c.values[0] as Knex.Value, c.values[1] as Knex.Value]);
-      return;
-  }
-}
-
-function applyVisibility(q: Knex.QueryBuilder, element: ElementDef, p: Principal): void {
-  if (p.admin || element.adminWrite) return;
-  q.where((w) => {
-    w.where('ownerid', p.contactId);
-    if (p.groups.length) w.orWhereIn('groupid', [...p.groups]);
-    if ('PUBLIC' in element.fields) w.orWhereIn('public', ['R', 'W']);
-  });
-}
-
-function filtered(trx: Knex.Transaction, element: ElementDef, query: Pick<SearchQuery, 'blocks'>, p: Principal): Knex.QueryBuilder {
-  const q = trx(element.table);
-  applyVisibility(q, element, p);
-  // Deleted elements (ACTIVITY=0) stay out unless a block asks about ACTIVITY itself.
-  const blocks = query.blocks.length ? query.blocks : [[]];
-  q.where((outer) => {
-    for (const block of blocks) {
-      outer.orWhere((inner) => {
-        if (!block.some((c) => c.field === 'ACTIVITY')) inner.where('activity', 1);
-        for (const c of block) applyCriterion(inner, c);
-      });
-    }
-  });
-  return q;
-}
-
 export async function countElements(trx: Knex.Transaction, element: ElementDef, query: Pick<SearchQuery, 'blocks'>, p: Principal): Promise<number> {
-  const [r] = await filtered(trx, element, query, p).count({ n: '*' });
+  const [r] = await filtered(trx, element, query.blocks, p).count({ n: '*' });
   return Number((r as { n: number }).n);
 }
 
 export async function searchElements(trx: Knex.Transaction, element: ElementDef, query: SearchQuery, p: Principal): Promise<{ rows: Row[]; hits: number }> {
-  const q = filtered(trx, element, query, p)
+  const q = filtered(trx, element, query.blocks, p)
     .select([...readable(element).map(([, c]) => c), trx.raw('count(*) OVER () AS nori_hits')])
     .limit(query.limit)
     .offset(query.offset);
@@ -239,4 +166,18 @@ export async function searchElements(trx: Knex.Transaction, element: ElementDef,
   // count(*) OVER () gives the total in the same query; a page past the end has no row to carry it.
   const hits = records.length ? Number(records[0]!.nori_hits) : query.offset > 0 ? await countElements(trx, element, query, p) : 0;
   return { rows: records.map((r) => toRow(element, r)), hits };
+}
+
+/**
+ * The elements a WHERE addresses: visible to the principal and matching the blocks, at most `limit`, locked FOR
+ * UPDATE in ID order. Two commands locking overlapping sets take their locks in the same order, so one waits for
+ * the other instead of both deadlocking (a deadlock would still be run again, src/batch.ts).
+ */
+export async function selectMatching(trx: Knex.Transaction, element: ElementDef, blocks: Blocks, p: Principal, limit: number): Promise<Row[]> {
+  const records: Record<string, unknown>[] = await filtered(trx, element, blocks, p)
+    .select(readable(element).map(([, c]) => c))
+    .orderBy('id', 'asc')
+    .limit(limit)
+    .forUpdate();
+  return records.map((r) => toRow(element, r));
 }

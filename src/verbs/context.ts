@@ -6,11 +6,11 @@
 import type { Knex } from 'knex';
 import type { ElementDef } from '../../schemas/types.js';
 import type { AuthService } from '../auth/service.js';
-import type { Command, Verb } from '../commands.js';
+import type { Command, Target, Verb } from '../commands.js';
 import { failure, type Failure } from '../errors.js';
-import type { Outcome } from '../outcome.js';
+import type { Done, Outcome } from '../outcome.js';
 import { canRead, canWrite, type Principal } from '../principal.js';
-import { selectByIds, type Row } from '../store/elements.js';
+import { selectByIds, selectMatching, type Row } from '../store/elements.js';
 import type { Keyring } from '../store/secrets.js';
 import type { Registry } from '../plugins/loader.js';
 
@@ -21,6 +21,8 @@ export interface HandlerContext {
   readonly auth: AuthService;
   /** The loaded plugins (a WEBAPI's PLUGIN and SETTINGS are checked against them). */
   readonly plugins: Registry;
+  /** The request's rows budget (NORI_MAX_REQUEST_ROWS) and what is left of it: a WHERE may not address more. */
+  readonly rowBudget: { readonly limit: number; readonly left: number };
 }
 
 export type Handler<C extends Command = Command> = (command: C, ctx: HandlerContext) => Promise<Outcome>;
@@ -43,6 +45,31 @@ export async function loadVisible(ctx: HandlerContext, element: ElementDef, ids:
 export async function loadWritable(ctx: HandlerContext, verb: Verb, element: ElementDef, ids: readonly number[], unlocking = false): Promise<Row[] | Failure> {
   const rows = await loadVisible(ctx, element, ids, true);
   if (!Array.isArray(rows)) return rows;
+  return checkWritable(ctx, verb, element, rows, unlocking);
+}
+
+/**
+ * The rows an UPDATE, DELETE or KILL writes, locked, each checked as loadWritable checks an ID list: by ID, or all
+ * the WHERE matches among what the caller may read. A WHERE matching more than its limit, or than the rows the
+ * request has left, writes nothing: all or nothing, as an ID list.
+ */
+export async function loadTarget(ctx: HandlerContext, verb: Verb, element: ElementDef, target: Target, unlocking = false): Promise<Row[] | Failure> {
+  if (target.kind === 'ids') return loadWritable(ctx, verb, element, target.ids, unlocking);
+  const action = ACTIONS[verb] ?? verb.toLowerCase();
+  // Before the search: a caller who may not write the type learns nothing of what it holds.
+  if (element.adminWrite && !ctx.principal.admin) return failure('ADMIN_ONLY', { action, element: element.name });
+  const { left, limit } = ctx.rowBudget;
+  const cap = Math.min(target.limit, Math.max(0, left));
+  const rows = await selectMatching(ctx.trx, element, target.blocks, ctx.principal, cap + 1);
+  if (rows.length > cap) {
+    if (cap < target.limit) return failure('BUDGET_ROWS', { limit, what: `matched more elements than the ${left} rows that remained; nothing was written` });
+    return failure('LIMIT_WHERE', { element: element.name, limit: target.limit });
+  }
+  return checkWritable(ctx, verb, element, rows, unlocking);
+}
+
+/** Every row writable by the principal and, unless `unlocking`, unlocked; or the failure naming those that are not. */
+function checkWritable(ctx: HandlerContext, verb: Verb, element: ElementDef, rows: Row[], unlocking: boolean): Row[] | Failure {
   const action = ACTIONS[verb] ?? verb.toLowerCase();
   if (element.adminWrite && !ctx.principal.admin) return failure('ADMIN_ONLY', { action, element: element.name });
   const denied = rows.filter((r) => !canWrite(ctx.principal, element, r)).map((r) => r.ID);
@@ -73,5 +100,19 @@ export const deletedProblem = (rows: readonly Row[], action: string): Failure | 
   const deleted = rows.filter((r) => r.ACTIVITY === 0).map((r) => r.ID);
   return deleted.length ? failure('ACCOUNT_DELETED', { id: deleted.join(','), action }) : undefined;
 };
+
+/**
+ * The answer of a write that succeeded: the elements it wrote (hits, elementID), and for a WHERE the rows it read,
+ * which count against the request's budget. A WHERE that matched nothing says so, as a success.
+ */
+export function wrote(code: Done['code'], element: ElementDef, target: Target, ids: readonly number[], done: string): Done {
+  const read = target.kind === 'where' ? ids.length : undefined;
+  if (!ids.length) return { kind: 'done', code: 'NONE_MATCHED', params: { element: element.name, done }, elementID: '', hits: 0, read };
+  const elementID = ids.join(',');
+  return { kind: 'done', code, params: { element: element.name, id: elementID }, elementID, hits: ids.length, read };
+}
+
+/** The elementID a failed write answers before it knows its rows: the ID list asked for; a WHERE has none yet. */
+export const asked = (target: Target): string | undefined => (target.kind === 'ids' ? target.ids.join(',') : undefined);
 
 export const isRows = (x: Row[] | Failure): x is Row[] => Array.isArray(x);

@@ -28,7 +28,7 @@ async function prepare(cmd: CreateCommand, ctx: HandlerContext, memo?: Map<strin
   return values;
 }
 
-const created = (cmd: CreateCommand, id: number): Outcome => ({ kind: 'done', code: 'CREATED', params: { element: cmd.element.name, id }, elementID: String(id) });
+const created = (cmd: CreateCommand, id: number): Outcome => ({ kind: 'done', code: 'CREATED', params: { element: cmd.element.name, id }, elementID: String(id), hits: 1 });
 
 function duplicate(cmd: CreateCommand): Outcome {
   const field = Object.entries(cmd.element.fields).find(([, d]) => d.unique)?.[0] ?? 'a unique field';

@@ -10,16 +10,17 @@ import { updateElement, type Row } from '../store/elements.js';
 import { applyEvent, isTransition } from '../auth/transitions.js';
 import type { AuthEvent } from '../auth/state-machine.js';
 import type { Outcome } from '../outcome.js';
-import { isRows, loadWritable, ownershipProblem, type Handler, type HandlerContext } from './context.js';
+import { asked, isRows, loadTarget, ownershipProblem, wrote, type Handler, type HandlerContext } from './context.js';
 import { checkValues, findReferences, isUniqueViolation } from './references.js';
 import { checkPluginFields } from './webapi-plugin.js';
 
 export const update: Handler<UpdateCommand> = async (cmd, ctx) => {
-  const { element, ids } = cmd;
-  const elementID = ids.join(',');
+  const { element, target } = cmd;
   const unlocking = cmd.values.size === 1 && cmd.values.get('ISLOCKED') === 0;
-  const rows = await loadWritable(ctx, 'UPDATE', element, ids, unlocking);
-  if (!isRows(rows)) return failed(rows, elementID);
+  const rows = await loadTarget(ctx, 'UPDATE', element, target, unlocking);
+  if (!isRows(rows)) return failed(rows, asked(target));
+  const ids = rows.map((r) => r.ID as number);
+  const elementID = ids.join(',');
   if (cmd.unmodifiedSince) {
     // Exact, whatever the precision sent: a date without milliseconds means .000. To the second, two writes in
     // one second could not be told apart and the later writer would silently overwrite the earlier one.
@@ -32,7 +33,7 @@ export const update: Handler<UpdateCommand> = async (cmd, ctx) => {
     }
   }
   // After the precondition, which holds for a change of AUTHORIZATION_STATE too.
-  if (cmd.stateEvent) return changeState(cmd, ctx, cmd.stateEvent);
+  if (cmd.stateEvent) return changeState(cmd, ctx, cmd.stateEvent, ids);
   const problem =
     ownershipProblem(ctx, element, cmd.values) ??
     (element.name === 'WEBACCOUNT' ? apiMove(cmd, rows) : undefined) ??
@@ -50,14 +51,14 @@ export const update: Handler<UpdateCommand> = async (cmd, ctx) => {
   const values = new Map(cmd.values);
   values.set('MODIFIERID', ctx.principal.contactId);
   try {
-    await updateElement(ctx.trx, element, ids, values, ctx.keyring);
+    if (ids.length) await updateElement(ctx.trx, element, ids, values, ctx.keyring);
   } catch (e) {
     if (!isUniqueViolation(e)) throw e;
     const field = Object.entries(element.fields).find(([, d]) => d.unique)?.[0] ?? 'a unique field';
     return failed(failure('DUPLICATE_VALUE', { element: element.name, field, value: String(rows[0]?.[field] ?? '') }), elementID);
   }
   if (element.name === 'WEBACCOUNT' && (cmd.values.has('TOKEN') || cmd.values.has('TOKEN_SECRET'))) await keyChanged(ctx, rows);
-  return { kind: 'done', code: 'UPDATED', params: { element: element.name, id: elementID }, elementID };
+  return wrote('UPDATED', element, target, ids, 'updated');
 };
 
 /**
@@ -88,13 +89,13 @@ async function keyChanged(ctx: HandlerContext, rows: readonly Row[]): Promise<vo
 }
 
 /** UPDATE AUTHORIZATION_STATE: disabled, authorized (from disabled) or revoked, through the state machine. */
-async function changeState(cmd: UpdateCommand, ctx: HandlerContext, event: AuthEvent): Promise<Outcome> {
-  const elementID = cmd.ids.join(',');
-  for (const id of cmd.ids) {
+async function changeState(cmd: UpdateCommand, ctx: HandlerContext, event: AuthEvent, ids: readonly number[]): Promise<Outcome> {
+  const elementID = ids.join(',');
+  for (const id of ids) {
     // Tokens are read before the transition erases them, to revoke them at the provider too.
     const reason = event === 'revoke' ? await ctx.auth.revokeAtProvider(ctx.trx, id) : undefined;
     const t = await applyEvent(ctx.trx, id, event, { contactId: ctx.principal.contactId, reason });
     if (!isTransition(t)) return failed(t, elementID);
   }
-  return { kind: 'done', code: 'UPDATED', params: { element: cmd.element.name, id: elementID }, elementID };
+  return wrote('UPDATED', cmd.element, cmd.target, ids, 'updated');
 }

@@ -54,11 +54,15 @@ function element(out: string[], name: string, attrs: Attrs | undefined, body?: s
   else out.push(`</${name}>`);
 }
 
+const lastPage = (r: Results) => (r.lastPage === undefined ? undefined : r.lastPage ? 'true' : 'false');
+
 function writeResults(out: string[], answer: Answer, r: Results): void {
   const names = (r.fields ?? Object.keys(r.element.fields)).filter((f) => r.element.fields[f]?.type !== 'secret');
-  element(out, 'RESULTS', { command: answer.verb, name: answer.name, hits: r.hits, page: r.page, pages: r.pages }, (out) => {
-    for (const row of r.rows) {
-      element(out, r.element.name, { ID: String(row.ID) }, (out) => {
+  element(out, 'RESULTS', { command: answer.verb, name: answer.name, hits: r.hits, page: r.page, pages: r.pages, 'last-page': lastPage(r) }, (out) => {
+    for (const [i, row] of r.rows.entries()) {
+      element(out, r.element.name, { ID: String(row.ID), security: r.security[i] }, (out) => {
+        // RETURN NOTHING: the IDs only.
+        if (!names.length) return;
         element(out, 'INFO', undefined, (out) => {
           for (const field of names) {
             const def = r.element.fields[field]!;
@@ -129,7 +133,7 @@ export function buildAnswer(answer: Answer): string {
   if (o.kind === 'results') writeResults(out, answer, o);
   else if (o.kind === 'called') writeCalled(out, answer, o);
   else if (o.kind === 'failed') writeFailure(out, o.failure, { ...o.attributes, ...common, elementID: o.elementID });
-  else element(out, 'MESSAGE', { ...o.attributes, ...common, msgType: 0, elementID: o.elementID }, describe({ code: o.code, params: o.params }));
+  else element(out, 'MESSAGE', { ...o.attributes, ...common, msgType: 0, elementID: o.elementID, hits: o.hits }, describe({ code: o.code, params: o.params }));
   return out.join('');
 }
 

@@ -57,7 +57,7 @@ export const SENT_SECRET = 'SENTSECRET';
 const SQL_META = ["'; DROP TABLE webaccount; --", '%', '_', '\\', "'", '"', "' OR '1'='1", '$1', '?', '%_%', '\\%', '/* x */', '--'];
 const UNICODE = ['é', 'ß', '日本語', '😀', '\u202e', '\u200b', 'Ω≈ç√', '\ufffd', 'ﬁ', 'ǅ'];
 const BAD_CHARS = ['\u0000', '\u0001', '\u001b', '\ud800', '\udfff', '\ufffe', '\uffff', '\u0085', '\u2028'];
-const OPERATORS = ['=', '!=', 'IN', 'starts-with', 'contains', 'GT', 'GT=', 'LT', 'LT=', 'between'];
+const OPERATORS = ['=', '!=', 'IN', 'NOT IN', 'starts-with', 'ends-with', 'contains', 'GT', 'GT=', 'LT', 'LT=', 'between'];
 const VERB_NAMES = [...VERBS, 'COUNT', 'SEARCH', 'create', 'DROP', 'EXEC', 'QUERY'];
 const PROTOTYPE_NAMES = ['__proto__', 'constructor', 'toString', 'hasOwnProperty', 'valueOf'];
 /** Well-formed markup a value or an element may hold: entities, character references, CDATA, comments, PIs. */
@@ -182,7 +182,7 @@ function info(def: ElementDef, ctx: FuzzContext, required: boolean): fc.Arbitrar
 function criterion(def: ElementDef, ctx: FuzzContext): fc.Arbitrary<Piece> {
   const textual = new Set(['text', 'url', 'enum', 'reference']);
   return fc.constantFrom(...Object.entries(def.fields)).chain(([n, f]) => {
-    const fitting = ['=', '!=', 'IN', ...(textual.has(f.type) ? ['starts-with', 'contains'] : []), ...(f.type === 'flag' ? [] : ['GT', 'GT=', 'LT', 'LT=', 'between'])];
+    const fitting = ['=', '!=', 'IN', 'NOT IN', ...(textual.has(f.type) ? ['starts-with', 'ends-with', 'contains'] : []), ...(f.type === 'flag' ? [] : ['GT', 'GT=', 'LT', 'LT=', 'between'])];
     const op = fc.oneof({ weight: 6, arbitrary: fc.constant(undefined) }, { weight: 6, arbitrary: pick(fitting) }, { weight: 1, arbitrary: pick([...OPERATORS, 'LIKE', '~', 'in', '']) });
     const value = f.type === 'secret' ? valueOf(f, ctx).map((v) => SENT_SECRET + v) : valueOf(f, ctx);
     return fc.tuple(op, fc.array(value, { minLength: 1, maxLength: 3 }), fc.boolean()).map(([o, values, odd]) => {
@@ -199,8 +199,9 @@ const ids = fc.oneof(
 );
 
 function returnPiece(def: ElementDef) {
-  return fc.array(fc.oneof(pick(Object.keys(def.fields)), name), { maxLength: 4 }).chain((fields) =>
+  const some = fc.array(fc.oneof(pick(Object.keys(def.fields)), name), { maxLength: 4 }).chain((fields) =>
     fc.boolean().map((history) => el('RETURN', [], [el('INFO', [], fields.map((f) => el(f))), ...(history ? [el('HISTORY')] : [])])));
+  return fc.oneof({ weight: 4, arbitrary: some }, { weight: 1, arbitrary: fc.boolean().map((odd) => el('RETURN', [], [el('NOTHING'), ...(odd ? [el('INFO')] : [])])) });
 }
 
 /** A method element of CALL: the echo plugin's methods with their parameters, right or wrong, or others. */
@@ -226,13 +227,21 @@ export function command(ctx: FuzzContext): fc.Arbitrary<Piece> {
     const infos = fc.array(fc.array(criterion(def, ctx), { maxLength: 3 }).map((c) => el('INFO', [], c)), { maxLength: 3 });
     const paginate = fc.tuple(opt(fc.oneof(pick(['1', '2', '5', '1000']), pick(['1001', '0', '-1', 'x', ' 3']), anyText), 2), opt(pick(['1', '2', '3', '1000000', '1000001', '0', 'x']), 2))
       .map(([display, page]) => el('PAGINATE', [...(display === undefined ? [] : [['display', display] as const]), ...(page === undefined ? [] : [['page', page] as const])]));
+    const slice = fc.tuple(opt(pick(['1', '2', '999', '0', 'x']), 2), opt(pick(['1', '3', '1000', '1001', '0']), 2))
+      .map(([start, end]) => el('SLICE', [...(start === undefined ? [] : [['start', start] as const]), ...(end === undefined ? [] : [['end', end] as const])]));
+    const range = fc.oneof({ weight: 3, arbitrary: paginate }, { weight: 1, arbitrary: slice });
+    // UPDATE, DELETE and KILL by ID or, now and then, by a WHERE of criteria (sometimes with an ID as well).
+    const addressed = (kids: Piece[]) => fc.oneof(
+      { weight: 4, arbitrary: one.map((id) => el(def.name, [['ID', id]], kids)) },
+      { weight: 1, arbitrary: fc.tuple(infos, fc.option(one, { nil: undefined })).map(([i, id]) => el(def.name, id === undefined ? [] : [['ID', id]], [el('WHERE', [], i), ...kids])) },
+    );
     const sort = fc.tuple(fc.oneof({ weight: 4, arbitrary: pick(Object.keys(def.fields)) }, { weight: 1, arbitrary: name }), pick(['ascending', 'descending', 'up'])).map(([f, o]) => el('SORT', [['select', f], ['order', o]]));
     return fc.oneof(
       fc.tuple(info(def, ctx, true), named).map(([i, a]) => withName('CREATE', [el(def.name, [], [i])], a)),
-      fc.tuple(one, info(def, ctx, false), named).map(([id, i, a]) => withName('UPDATE', [el(def.name, [['ID', id]], [i])], a)),
+      fc.tuple(info(def, ctx, false).chain((i) => addressed([i])), named).map(([e, a]) => withName('UPDATE', [e], a)),
       fc.tuple(ids, opt(returnPiece(def)), named).map(([id, r, a]) => withName('GET', [el(def.name, [['ID', id]], r ? [r] : [])], a)),
-      fc.tuple(pick(['DELETE', 'KILL']), one, named).map(([verb, id, a]) => withName(verb, [el(def.name, [['ID', id]])], a)),
-      fc.tuple(infos, opt(paginate), fc.array(sort, { maxLength: 2 }), opt(returnPiece(def)), named)
+      fc.tuple(pick(['DELETE', 'KILL']), addressed([]), named).map(([verb, e, a]) => withName(verb, [e], a)),
+      fc.tuple(infos, opt(range), fc.array(sort, { maxLength: 2 }), opt(returnPiece(def)), named)
         .map(([i, page, sorts, r, a]) => withName('SEARCH', [el(def.name, [], i), ...(page ? [page] : []), ...sorts, ...(r ? [r] : [])], a)),
       fc.tuple(infos, named).map(([i, a]) => withName('COUNT', [el(def.name, [], i)], a)),
     );

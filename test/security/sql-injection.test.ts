@@ -1,6 +1,6 @@
 /**
  * SQL metacharacters in every criterion of every searchable field of both elements, with every operator: the
- * answer is exactly the literal matches (checked against the stored rows, or against a parameterised query for
+ * answer is exactly the literal matches (case and accents folded for the text operators) (checked against the stored rows, or against a parameterised query for
  * orderings, whose answer depends on the database's collation) or the documented refusal; the tables are intact.
  */
 import assert from 'node:assert/strict';
@@ -15,9 +15,12 @@ const PAYLOADS = ["'; DROP TABLE webaccount; --", '%', '_', '\\', "'", '"', "''"
   "E'\\x41'", 'été 😀 \u202eevil', '--', '/* */', ';', 'x\\%y'];
 /** Rows a LIKE or a broken escape would wrongly match. */
 const DECOYS = ['axb', 'aXb', 'ab', 'plain', 'x%y', 'xy'];
-const OPERATORS = ['=', '!=', 'IN', 'starts-with', 'contains', 'GT', 'GT=', 'LT', 'LT=', 'between'] as const;
+const OPERATORS = ['=', '!=', 'IN', 'NOT IN', 'starts-with', 'ends-with', 'contains', 'GT', 'GT=', 'LT', 'LT=', 'between'] as const;
 type Op = (typeof OPERATORS)[number];
 const TEXTUAL = new Set(['text', 'url', 'enum', 'reference']);
+const TEXT_OPS: ReadonlySet<Op> = new Set(['starts-with', 'ends-with', 'contains']);
+/** Case and accents folded, as the text operators compare (docs/commands.md): enough for these payloads. */
+const fold = (s: string) => s.toLowerCase().normalize('NFD').replace(/[\u0300-\u036f]/g, '');
 const ORDERING: Record<string, string> = { GT: '>', 'GT=': '>=', LT: '<', 'LT=': '<=' };
 
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
@@ -29,14 +32,16 @@ interface Case { element: ElementDef; field: string; def: FieldDef; op: Op; payl
 /** The value a criterion carries: URL fields take the payload inside a URL, other fields as it is. */
 function caseFor(element: ElementDef, field: string, def: FieldDef, op: Op, payload: string): Case {
   const v = def.type === 'url' ? asUrl(payload) : payload;
-  const text = op === 'IN' ? `${v},${def.type === 'url' ? asUrl('axb') : 'axb'}` : op === 'between' ? `${v}/${v}` : v;
+  const text = op === 'IN' || op === 'NOT IN' ? `${v},${def.type === 'url' ? asUrl('axb') : 'axb'}` : op === 'between' ? `${v}/${v}` : v;
   return { element, field, def, op, payload, text };
 }
 
 /** The documented refusal for a criterion, or undefined when it must run. */
 function refusal(c: Case): string | undefined {
-  if ((c.op === 'starts-with' || c.op === 'contains') && !TEXTUAL.has(c.def.type)) return 'UNKNOWN_OPERATOR';
+  if (TEXT_OPS.has(c.op) && !TEXTUAL.has(c.def.type)) return 'UNKNOWN_OPERATOR';
   if (ORDERING[c.op] !== undefined || c.op === 'between') if (c.def.type === 'flag') return 'UNKNOWN_OPERATOR';
+  // A text operator reads its value as text, whatever the field's type.
+  if (TEXT_OPS.has(c.op)) return undefined;
   if (!TEXTUAL.has(c.def.type) || c.def.type === 'enum') return 'INVALID_VALUE';
   if (c.op === 'between' && c.text.split('/').length !== 2) return 'INVALID_VALUE';
   return undefined;
@@ -65,7 +70,7 @@ describe('security: SQL metacharacters in every criterion', function () {
   /** What the rows say a criterion must match; orderings ask the database with a parameterised query. */
   async function expected(c: Case, who: Principal): Promise<string[]> {
     const column = c.field.toLowerCase();
-    const values = c.op === 'IN' ? c.text.split(',') : c.op === 'between' ? c.text.split('/') : [c.text];
+    const values = c.op === 'IN' || c.op === 'NOT IN' ? c.text.split(',') : c.op === 'between' ? c.text.split('/') : [c.text];
     let ids: number[];
     if (ORDERING[c.op] !== undefined || c.op === 'between') {
       const sql = c.op === 'between' ? `SELECT id FROM ${c.element.table} WHERE ${column} BETWEEN $1 AND $2` : `SELECT id FROM ${c.element.table} WHERE ${column} ${ORDERING[c.op]} $1`;
@@ -79,8 +84,11 @@ describe('security: SQL metacharacters in every criterion', function () {
           case '=': return s === values[0];
           case '!=': return s === null || s !== values[0];
           case 'IN': return s !== null && values.includes(s);
-          case 'starts-with': return s !== null && s.startsWith(values[0]!);
-          default: return s !== null && s.includes(values[0]!);
+          case 'NOT IN': return s === null || !values.includes(s);
+          case 'starts-with': return s !== null && fold(s).startsWith(fold(values[0]!));
+          case 'ends-with': return s !== null && fold(s).endsWith(fold(values[0]!));
+          // Every word of the value, anywhere in the field.
+          default: return s !== null && values[0]!.split(/\s+/).every((word) => fold(s).includes(fold(word)));
         }
       };
       ids = rows.get(c.element.name)!.filter((r) => match(r[column])).map((r) => r.id as number);
