@@ -44,6 +44,7 @@ export const MESSAGES = {
   AUTH_INVALID: { msgType: 3, status: 401, message: 'The API key is unknown or revoked.' },
   ROUTE_NOT_FOUND: { msgType: 1, status: 404, message: 'There is nothing at {method} {path}.' },
   SERVICE_UNAVAILABLE: { msgType: 1, status: 503, message: 'The database is not reachable; try again later.' },
+  SHUTTING_DOWN: { msgType: 1, status: 503, message: 'nori is shutting down and did not run this request; send it again.' },
 
   // One command: validation.
   UNKNOWN_VERB: { msgType: 1, status: 400, message: '<{name}> is not a command; use CREATE, GET, SEARCH, COUNT, UPDATE, DELETE, KILL, AUTHORIZE or CALL.' },
