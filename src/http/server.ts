@@ -5,6 +5,7 @@
  * buffer a large body. Every refusal is a RESPONSE document with its code.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
+import { maxHeaderSize } from 'node:http';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { CallbackResult } from '../auth/service.js';
@@ -12,6 +13,7 @@ import type { Engine } from '../engine.js';
 import { MESSAGES, failure, type Failure } from '../errors.js';
 import type { Principal } from '../principal.js';
 import { buildRequestFailure } from '../xml/build.js';
+import { refuseClientError } from './client-error.js';
 import { trackConnections } from './connections.js';
 
 export interface ServerOptions {
@@ -44,6 +46,10 @@ function failureOf(err: FastifyError, req: FastifyRequest, limit: number): Failu
       return failure('UNSUPPORTED_MEDIA_TYPE');
     case 'FST_ERR_CTP_EMPTY_BODY':
       return failure('XML_MALFORMED', { reason: 'the body is empty' });
+    case 'ECONNRESET':
+      // The body stopped coming: the client went away, or nori closed the connection on bytes it could not parse
+      // (client-error.ts). No one reads this answer; it is no incident either.
+      return failure('HTTP_MALFORMED', { reason: 'the connection closed before the whole body arrived' });
     default:
       req.log.debug({ code: err.code }, 'unmapped request error');
       return undefined;
@@ -67,8 +73,10 @@ export function createServer(options: ServerOptions): FastifyInstance {
     logController: new LogController({ disableRequestLogging: true }),
     genReqId: () => randomUUID(),
     bodyLimit: maxBodyBytes,
-    // Refusals during the close are nori's XML (onRequest below), not fastify's JSON.
+    // Refusals during the close, and node's own below the request, are nori's XML (onRequest below, client-error.ts).
     return503OnClosing: false,
+    http: { requireHostHeader: false },
+    clientErrorHandler: (err, socket) => refuseClientError(err, socket, { connections, log, headerLimit: maxHeaderSize }),
   });
   const connections = trackConnections(app.server);
   app.removeAllContentTypeParsers();
@@ -82,6 +90,9 @@ export function createServer(options: ServerOptions): FastifyInstance {
   // be answered (connections.ts). Callbacks, not async functions, for the hooks every request takes: two promises fewer.
   app.addHook('onRequest', (req, reply, done) => {
     if (connections.closing) return void refuse(reply.header('retry-after', '5'), failure('SHUTTING_DOWN'));
+    if (req.headers.host === undefined && req.raw.httpVersion === '1.1') {
+      return void refuse(reply.header('connection', 'close'), failure('HTTP_MALFORMED', { reason: 'an HTTP/1.1 request needs a Host header' }));
+    }
     done();
   });
 
