@@ -45,6 +45,11 @@ export const MESSAGES = {
   AUTH_INVALID: { msgType: 3, status: 401, message: 'The API key is unknown or revoked.' },
   ROUTE_NOT_FOUND: { msgType: 1, status: 404, message: 'There is nothing at {method} {path}.' },
   SERVICE_UNAVAILABLE: { msgType: 1, status: 503, message: 'The database is not reachable; try again later.' },
+  SHUTTING_DOWN: { msgType: 1, status: 503, message: 'nori is shutting down and did not run this request; send it again.' },
+  // Below the request: what node's HTTP parser and timers refuse. The connection is closed after the answer.
+  HTTP_MALFORMED: { msgType: 1, status: 400, message: 'The request is not well-formed HTTP ({reason}); nori closes the connection.' },
+  LIMIT_HEADER_SIZE: { msgType: 1, status: 431, message: 'The request line and headers are larger than the limit of {limit} bytes; nori closes the connection.' },
+  REQUEST_TIMEOUT: { msgType: 1, status: 408, message: 'The request did not arrive in full in the time allowed; nori closes the connection.' },
 
   // One command: validation.
   UNKNOWN_VERB: { msgType: 1, status: 400, message: '<{name}> is not a command; use CREATE, GET, SEARCH, COUNT, UPDATE, DELETE, KILL, AUTHORIZE or CALL.' },

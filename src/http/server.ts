@@ -5,6 +5,7 @@
  * buffer a large body. Every refusal is a RESPONSE document with its code.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
+import { maxHeaderSize } from 'node:http';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { readBindingCookies } from '../auth/browser-binding.js';
@@ -13,6 +14,8 @@ import type { Engine } from '../engine.js';
 import { MESSAGES, failure, type Failure } from '../errors.js';
 import type { Principal } from '../principal.js';
 import { buildRequestFailure } from '../xml/build.js';
+import { refuseClientError } from './client-error.js';
+import { trackConnections } from './connections.js';
 
 export interface ServerOptions {
   readonly engine: Engine;
@@ -44,6 +47,10 @@ function failureOf(err: FastifyError, req: FastifyRequest, limit: number): Failu
       return failure('UNSUPPORTED_MEDIA_TYPE');
     case 'FST_ERR_CTP_EMPTY_BODY':
       return failure('XML_MALFORMED', { reason: 'the body is empty' });
+    case 'ECONNRESET':
+      // The body stopped coming: the client went away, or nori closed the connection on bytes it could not parse
+      // (client-error.ts). No one reads this answer; it is no incident either.
+      return failure('HTTP_MALFORMED', { reason: 'the connection closed before the whole body arrived' });
     default:
       req.log.debug({ code: err.code }, 'unmapped request error');
       return undefined;
@@ -60,19 +67,34 @@ function callbackPage(result: CallbackResult | StartResult): string {
 
 export function createServer(options: ServerOptions): FastifyInstance {
   const { engine, maxBodyBytes } = options;
+  const log = options.logger as unknown as FastifyBaseLogger;
   const app = Fastify({
-    loggerInstance: options.logger as unknown as FastifyBaseLogger,
+    loggerInstance: log,
     // nori writes its own one line per request (onResponse below), without query strings.
     logController: new LogController({ disableRequestLogging: true }),
     genReqId: () => randomUUID(),
     bodyLimit: maxBodyBytes,
-    return503OnClosing: true,
+    // Refusals during the close, and node's own below the request, are nori's XML (onRequest below, client-error.ts).
+    return503OnClosing: false,
+    http: { requireHostHeader: false },
+    clientErrorHandler: (err, socket) => refuseClientError(err, socket, { connections, log, headerLimit: maxHeaderSize }),
   });
+  const connections = trackConnections(app.server);
   app.removeAllContentTypeParsers();
   app.addContentTypeParser(['application/xml', 'text/xml'], { parseAs: 'buffer', bodyLimit: maxBodyBytes }, (_req, body, done) => done(null, body));
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: maxBodyBytes * 3 }, (_req, body, done) => {
     const nql = new URLSearchParams(body as string).get('NQL');
     done(null, nql ?? '');
+  });
+
+  // First of all: during the close a new request is refused before any of it runs, so nothing runs that might not
+  // be answered (connections.ts). Callbacks, not async functions, for the hooks every request takes: two promises fewer.
+  app.addHook('onRequest', (req, reply, done) => {
+    if (connections.closing) return void refuse(reply.header('retry-after', '5'), failure('SHUTTING_DOWN'));
+    if (req.headers.host === undefined && req.raw.httpVersion === '1.1') {
+      return void refuse(reply.header('connection', 'close'), failure('HTTP_MALFORMED', { reason: 'an HTTP/1.1 request needs a Host header' }));
+    }
+    done();
   });
 
   app.addHook('onRequest', async (req, reply) => {
@@ -91,22 +113,21 @@ export function createServer(options: ServerOptions): FastifyInstance {
     req.principal = principal;
   });
 
-  // Closing (SIGTERM): node closes the connections that are idle when the close starts, not those that become idle
-  // after: a keep-alive client of a request in flight would hold the close open for the keep-alive timeout (72 s)
-  // after its answer. So a response sent while closing closes its connection, and any left idle are closed too.
-  let closing = false;
-  app.addHook('preClose', async () => {
-    closing = true;
+  // Closing (SIGTERM): node ends the connections idle when the close starts, not those that become idle after: a
+  // keep-alive client would hold the close open for the keep-alive timeout (72 s). So while closing, the answer to
+  // the newest request on a connection closes it; an answer with pipelined requests behind it does not, or their
+  // answers would be lost though they ran (connections.ts).
+  app.addHook('preClose', (done) => {
+    connections.close();
+    done();
   });
-  // These two run on every request: callbacks, not async functions, spare each request two promises.
-  app.addHook('onSend', (_req, reply, payload, done) => {
-    if (closing) reply.header('connection', 'close');
+  app.addHook('onSend', (req, reply, payload, done) => {
+    if (connections.closing && connections.isNewest(req.raw)) reply.header('connection', 'close');
     done(null, payload);
   });
 
   // One line per request (the child logger adds reqId): method, path (never the query string, which may carry codes), status, duration.
   app.addHook('onResponse', (req, reply, done) => {
-    if (closing) setImmediate(() => app.server.closeIdleConnections());
     req.log.info(
       { method: req.method, path: req.url.split('?')[0], status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10, contact: req.principal?.contactId },
       'request',

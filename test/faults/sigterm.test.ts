@@ -1,13 +1,16 @@
 /**
  * SIGTERM: a real `nori serve` process on PostgreSQL is told to stop while a large batch runs. The batch must
- * finish and its client get the whole RESPONSE, new requests must be refused, and the process must exit 0.
+ * finish and its client get the whole RESPONSE; a request pipelined behind it before the signal ran, so it is
+ * answered too; one pipelined during the close does not run and is refused in XML, as is every new request;
+ * and the process must exit 0.
  */
 import assert from 'node:assert/strict';
 import { Agent, request } from 'node:http';
 import knexFactory, { type Knex } from 'knex';
 import { PG_URL } from '../helpers/engine.js';
 import { createAdminKey, noriEnv, startNori, type NoriProcess } from '../helpers/nori-process.js';
-import { replies } from '../helpers/xml.js';
+import { expectRefusal, openRaw, rawRequest } from '../helpers/raw-http.js';
+import { expectError, expectOk, only, replies } from '../helpers/xml.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -67,7 +70,7 @@ describe('nori serve on SIGTERM', function () {
     await db?.destroy();
   });
 
-  it('finishes the batch in flight, refuses new requests, and exits 0', async () => {
+  it('finishes the batch in flight and what was pipelined behind it, refuses new requests in XML, and exits 0', async () => {
     nori = await startNori(env);
     const n = 1500;
     // A CREATE between two GETs commits on its own, so the test sees the batch progress and can signal mid-way.
@@ -75,19 +78,25 @@ describe('nori serve on SIGTERM', function () {
     const keptAlive = new Agent({ keepAlive: true, maxSockets: 1 });
     assert.equal((await send(url, { method: 'GET', path: '/health', agent: keptAlive })).status, 200);
 
-    // The batch's client keeps its connection alive, as HTTP clients do by default: the close must not wait for it.
-    const batchAgent = new Agent({ keepAlive: true, maxSockets: 1 });
-    const batch = send(url, { key, body: `<QUERY>${commands.join('')}</QUERY>`, agent: batchAgent });
+    // The batch's client keeps its connection alive and pipelines on it: the close must not wait for it, and must
+    // answer the CREATE sent behind the batch, which node runs at once, beside the batch.
+    const headers = { authorization: `Bearer ${key}`, 'content-type': 'application/xml' };
+    const create = (name: string) => rawRequest('POST', '/', headers, `<QUERY><CREATE><WEBACCOUNT><INFO><API>twitter</API><DENOMINATION>${name}</DENOMINATION></INFO></WEBACCOUNT></CREATE></QUERY>`);
+    const named = async (name: string) => Number((await db('webaccount').count({ n: '*' }).where('denomination', name))[0]!.n);
+    const conn = await openRaw(url);
+    conn.write(rawRequest('POST', '/', headers, `<QUERY>${commands.join('')}</QUERY>`) + create('piped-before'));
     const progress = async () => Number((await db('webaccount').count({ n: '*' }).where('denomination', 'like', 'term-%'))[0]!.n);
     await waitFor('the batch to be under way', async () => (await progress()) >= 20);
+    await waitFor('the CREATE pipelined behind the batch to commit', async () => (await named('piped-before')) === 1);
 
     const signalled = Date.now();
     nori.child.kill('SIGTERM');
     let finished = false;
-    const answer = batch.finally(() => (finished = true));
+    const answer = conn.closed.finally(() => (finished = true));
     const exitedEarly = () => nori!.child.exitCode !== null || nori!.child.signalCode !== null;
     await waitFor('nori to say it is shutting down', () => exitedEarly() || nori!.stdout.some((l) => l.includes('"msg":"shutting down: finishing requests in flight"')));
     await sleep(100); // the signal was handled; the listener closes in the next ticks
+    conn.write(create('piped-during'));
     // While the batch drains, every new request is refused: on a new connection, and on one kept alive from before.
     const refused: Answer[] = [];
     while (!finished) {
@@ -95,23 +104,34 @@ describe('nori serve on SIGTERM', function () {
       refused.push(await send(url, { key, body: '<QUERY><COUNT><WEBACCOUNT/></COUNT></QUERY>', agent: keptAlive }));
       await sleep(50);
     }
-    const { status, body, error } = await answer;
+    const { error } = await answer;
     let timer: NodeJS.Timeout | undefined;
     const exit = await Promise.race([nori.exited, new Promise((r) => (timer = setTimeout(r, 10_000, 'still running 10 s after the batch was answered')))]);
     clearTimeout(timer);
     keptAlive.destroy();
-    batchAgent.destroy();
     const log = nori.stdout.join('\n');
 
-    assert.equal(error, undefined, `the batch in flight got no answer: ${error}\n${log.slice(-2000)}`);
-    assert.equal(status, 200);
-    const answers = replies(body!);
+    assert.equal(error, undefined, `the connection of the batch was reset: ${error}\n${log.slice(-2000)}`);
+    assert.equal(conn.responses.length, 3, `the batch, the CREATE behind it and the refusal are answered, in order\n${log.slice(-2000)}`);
+    const [batchAnswer, before, during] = conn.responses;
+    assert.equal(batchAnswer!.status, 200);
+    const answers = replies(batchAnswer!.body);
     assert.equal(answers.length, 2 * n, 'the whole RESPONSE');
     assert.ok(answers.every((r) => r.tag === 'RESULTS' || r.attrs.msgType === '0'), 'every command of the batch ran');
     assert.equal(await progress(), n);
+    assert.equal(before!.status, 200, 'the CREATE pipelined before the signal ran: it is answered');
+    expectOk(only(before!.body));
+    assert.equal(await named('piped-before'), 1);
+    expectRefusal(during!, 503, 'SHUTTING_DOWN');
+    assert.equal(during!.headers['retry-after'], '5');
+    assert.equal(during!.headers.connection, 'close');
+    assert.equal(await named('piped-during'), 0, 'the CREATE pipelined during the close did not run');
 
     assert.ok(refused.length >= 2, 'new requests were tried during the drain');
-    for (const r of refused) assert.ok(r.error === 'ECONNREFUSED' || r.status === 503, `a new request during the drain was not refused: ${JSON.stringify(r).slice(0, 300)}`);
+    for (const r of refused) {
+      assert.ok(r.error === 'ECONNREFUSED' || r.status === 503, `a new request during the drain was not refused: ${JSON.stringify(r).slice(0, 300)}`);
+      if (r.status === 503) expectError(only(r.body!), 'SHUTTING_DOWN');
+    }
 
     assert.deepEqual(exit, { code: 0, signal: null }, `nori exits 0 once the batch is answered\n${log.slice(-2000)}`);
     console.log(`      exited ${Date.now() - signalled} ms after SIGTERM; refused: ${[...new Set(refused.map((r) => r.error ?? r.status))].join(', ')}`);

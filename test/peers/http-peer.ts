@@ -33,6 +33,8 @@ export interface Fault {
   readonly body?: string;
   /** Wait this long before answering (the route's answer, or the fault's status). */
   readonly delayMs?: number;
+  /** Hold the answer until this settles: the test decides when the service answers, by an event, not a time. */
+  readonly until?: Promise<unknown>;
   /** Destroy the connection without answering. */
   readonly reset?: boolean;
   /** Answer 200 with bytes that are not what the content type promises. */
@@ -105,6 +107,7 @@ export async function startPeer(route: Route): Promise<Peer> {
         const fault = slot?.fault;
         if (slot) slot.left -= 1;
         if (fault?.delayMs) await sleep(fault.delayMs);
+        if (fault?.until) await fault.until.catch(() => {});
         if (res.destroyed) return;
         if (fault?.reset) {
           req.socket.destroy();
