@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { Agent, request } from 'node:http';
 import knexFactory, { type Knex } from 'knex';
-import { PG_URL } from '../helpers/engine.js';
+import { PG_URL, describeIn } from '../helpers/engine.js';
 import { createAdminKey, noriEnv, startNori, type NoriProcess } from '../helpers/nori-process.js';
 import { expectRefusal, openRaw, rawRequest } from '../helpers/raw-http.js';
 import { expectError, expectOk, only, replies } from '../helpers/xml.js';
@@ -51,7 +51,7 @@ function send(url: string, options: { method?: string; path?: string; key?: stri
   });
 }
 
-describe('nori serve on SIGTERM', function () {
+describeIn('postgres')('nori serve on SIGTERM', function () {
   this.timeout(60_000);
   let nori: NoriProcess | undefined;
   let db: Knex;
