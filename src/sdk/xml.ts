@@ -66,18 +66,21 @@ export function xmlChildren<T>(el: XmlNode, read: (child: XmlNode) => T): { [nam
 }
 
 /**
- * An element as data, by the rule above.
+ * An element as data, by the rule above; `read` reads its child elements (default: this same rule), for a plugin
+ * that gives some elements a meaning of its own.
  * @example
  * xmlData(parseXml('<personalData family="contact"><email>a@x</email><email>b@x</email></personalData>'))
  * // { '@family': 'contact', email: ['a@x', 'b@x'] }
  */
-export function xmlData(el: XmlNode): XmlValue {
+export function xmlData(el: XmlNode): XmlValue;
+export function xmlData<T>(el: XmlNode, read: (child: XmlNode) => T): string | { [name: string]: string | T | T[] };
+export function xmlData(el: XmlNode, read: (child: XmlNode) => unknown = xmlData): unknown {
   const attributes = Object.entries(el.attributes);
   if (!attributes.length && !el.children.length) return el.text;
-  const own: [string, XmlValue][] = attributes.map(([name, value]) => [`@${name}`, value]);
+  const own: [string, string][] = attributes.map(([name, value]) => [`@${name}`, value]);
   // Between child elements, whitespace is the document's layout; an element without children keeps its text as sent.
   if (el.children.length ? el.text.trim() !== '' : el.text !== '') own.push(['#text', el.text]);
-  return { ...Object.fromEntries(own), ...xmlChildren(el, xmlData) };
+  return { ...Object.fromEntries(own), ...xmlChildren(el, read) };
 }
 
 /**
