@@ -253,7 +253,7 @@ export function createAuthService(deps: { knex: Knex; keyring: Keyring; logger: 
     if (!api) return undefined;
     const { TOKEN, TOKEN_SECRET, REFRESH_TOKEN } = await readSecrets(trx, WEBACCOUNT, accountId, keyring);
     if (!TOKEN && !REFRESH_TOKEN) return undefined;
-    if (api.plugin?.hooks.revoke) {
+    if (api.revoke) {
       // A plugin's revocation (Dropbox's) presents the access token: an expired one would be refused, and the
       // refresh token would live on at the provider. So an expired token is refreshed first, and a refused one
       // once. The new token is only used to revoke, never stored: the transition erases the tokens right after.
