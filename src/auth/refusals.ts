@@ -66,11 +66,12 @@ export function exchangeRefusal(error: string, description: string | undefined, 
 
 /**
  * Whether a token answer grants none of the scopes asked (RFC 6749 §5.1: no `scope` means exactly those asked),
- * and if so why, in words. Asking for none, anything granted will do.
+ * and if so why, in words. Asking for none, anything granted will do. RFC 6749 separates scopes with spaces;
+ * LinkedIn (and others) answer them separated by commas, so both separate.
  */
 export function noScopeGranted(asked: readonly string[], granted: string | undefined): string | undefined {
   if (!asked.length || granted === undefined) return undefined;
-  const got = granted.split(/\s+/).filter(Boolean);
+  const got = granted.split(/[\s,]+/).filter(Boolean);
   if (got.some((s) => asked.includes(s))) return undefined;
   return got.length ? `the token grants only ${got.join(' ').slice(0, 200)}` : 'the token grants no scope';
 }

@@ -4,6 +4,7 @@
  * back to waiting with the service's words as the reason, and the page's status and sentence without one.
  */
 import assert from 'node:assert/strict';
+import { noScopeGranted } from '../../src/auth/refusals.js';
 import type { Engine } from '../../src/engine.js';
 import { ALICE, makeEngine } from '../helpers/engine.js';
 import { seedAccount, seedApi } from '../helpers/seed.js';
@@ -73,5 +74,20 @@ describe('the callback\'s error codes: who refused', () => {
     await engine.database.knex('webapi').update({ scopes: null }).where('denomination', 'prov');
     const page = (await refused('invalid_scope')).done;
     assert.match(page.body, /refused the scopes nori asked for \(none\): invalid_scope/);
+  });
+
+  it('a token answer grants none of the scopes asked only when its scope names none of them', () => {
+    const cases: [string[], string | undefined, string | undefined][] = [
+      [['openid'], undefined, undefined], // RFC 6749 §5.1: no scope in the answer means the scopes asked
+      [['openid'], 'openid', undefined],
+      [['openid', 'profile'], 'profile', undefined], // fewer than asked is still something the account can use
+      [['openid', 'profile', 'email'], 'openid,profile', undefined], // LinkedIn separates them with commas
+      [['openid'], '', 'the token grants no scope'],
+      [['openid'], '  ', 'the token grants no scope'],
+      [['openid'], 'profile email', 'the token grants only profile email'],
+      [['openid'], 'profile,email', 'the token grants only profile email'],
+      [[], '', undefined], // asking for none, whatever is granted will do
+    ];
+    for (const [asked, granted, expected] of cases) assert.equal(noScopeGranted(asked, granted), expected, `${asked.join(' ')} / ${granted}`);
   });
 });
