@@ -103,6 +103,8 @@ export const MESSAGES = {
   START_USED: { msgType: 3, status: 409, message: 'This authorization link was already followed, or its authorization has ended: it works once, in one browser; ask for a new one.' },
   FLOW_EXPIRED: { msgType: 1, status: 410, message: 'The authorization took too long; ask for a new one.' },
   ACCESS_DENIED: { msgType: 1, status: 403, message: 'The authorization was refused at the service.' },
+  SCOPE_REFUSED: { msgType: 1, status: 403, message: 'The service "{api}" refused the scopes nori asked for ({scopes}): {why}; an administrator must set the WEBAPI\'s SCOPES to scopes the service grants this client, then AUTHORIZE again.' },
+  CLIENT_REFUSED: { msgType: 1, status: 403, message: 'The service "{api}" refused the authorization request nori sent ({error}); an administrator must check the WEBAPI\'s CLIENT_ID and AUTHORIZE_URL, and that nori\'s callback URL is registered with the service.' },
 
   // CALL.
   CALL_NOT_ATOMIC: { msgType: 1, status: 400, message: 'CALL cannot run in an atomic batch: what a service did cannot be rolled back.' },

@@ -64,7 +64,13 @@ export const TO_CALL: Readonly<Record<string, ToCall>> = {
 
 const OUTCOMES: Readonly<Record<string, string>> = { RESPONSE_SUCCESS: 'success', RESPONSE_FAILURE: 'failure', RESPONSE_WARNING: 'warning' };
 const find = (n: XmlNode, name: string) => n.children.find((c) => c.name === name);
-const data = (n: XmlNode): Plain => (n.children.length ? Object.fromEntries(n.children.map((c) => [c.name, data(c)])) : n.text);
+/** Children by name, `read` each; a name given more than once is the list of every occurrence, in order. */
+function byName(n: XmlNode, read: (c: XmlNode) => Plain): Record<string, Plain> {
+  const named = new Map<string, Plain[]>();
+  for (const c of n.children) named.set(c.name, [...(named.get(c.name) ?? []), read(c)]);
+  return Object.fromEntries([...named].map(([k, v]) => [k, v.length === 1 ? v[0]! : v]));
+}
+const data = (n: XmlNode): Plain => (n.children.length ? byName(n, data) : n.text);
 
 /** A field: its value, its error code, or its validation error with the value and the description. */
 function field(n: XmlNode): Plain {
@@ -72,8 +78,8 @@ function field(n: XmlNode): Plain {
   if (detail) return { error: detail.name, ...Object.fromEntries(detail.children.map((c) => [c.name, c.text])) };
   return n.text.startsWith('ERROR_EAV_') ? { error: n.text } : { value: n.text };
 }
-const fields = (n: XmlNode) => Object.fromEntries(n.children.map((c) => [c.name, field(c)]));
-const item = (n: XmlNode): Plain => Object.fromEntries(n.children.map((c) => [c.name, c.name === 'fields' ? fields(c) : data(c)]));
+const fields = (n: XmlNode) => byName(n, field);
+const item = (n: XmlNode): Plain => byName(n, (c) => (c.name === 'fields' ? fields(c) : data(c)));
 /** One item as itself, several as key_N inside one element, none as nothing. */
 const list = (n: XmlNode): Plain[] => n.children.flatMap((c) => (c.children.length && c.children.every((k) => /^key_\d+$/.test(k.name)) ? c.children : [c])).map((c) => (c.children.length ? item(c) : c.text));
 

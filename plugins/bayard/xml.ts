@@ -8,10 +8,13 @@
  * - `<fields>` become one entry per field: `{ value }`, or `{ error }`, or `{ error: 'validation_error', value, description }`.
  * - key_0, key_1… (a PHP array as Zend writes it) become an array, named per method (children, parents).
  * - SoapClient lists (…List holding one item, or one element holding key_N items, or nothing) become arrays.
+ * - Everything else is the SDK's one reading of XML (xmlData): an element repeated among its siblings is the list of
+ *   every occurrence, in order, wherever it is (inside <user>, <fields>, a list item, the method itself), and
+ *   attributes are kept as `@name`.
  * `<status>failed</status>` is a Zend fault: the method threw, and there is no answer to the question. Any other
  * status but `success` is a failure too (STATUS_NOT_SUCCESS), never an answer.
  */
-import { ServiceError, type ResultValue, type ServiceFailure, type XmlElement } from '../../src/sdk/index.js';
+import { ServiceError, xmlChildren, xmlData, type ResultValue, type ServiceFailure, type XmlElement } from '../../src/sdk/index.js';
 
 export type Outcome = 'success' | 'failure' | 'warning';
 export type Result = { [key: string]: ResultValue };
@@ -31,9 +34,6 @@ const HEX32 = /[0-9a-f]{32}/gi;
 export const redact = (s: string) => s.replace(HEX32, '[redacted]');
 const child = (el: XmlElement, name: string) => el.children.find((c) => c.name === name);
 const trimmed = (el: XmlElement) => el.text.trim();
-
-/** An element as plain data: its text, or its children by name. */
-const plain = (el: XmlElement): ResultValue => (el.children.length ? Object.fromEntries(el.children.map((c) => [c.name, plain(c)])) : el.text);
 
 /** The method element: the one holding <status> (the spec shows a stray <SCRIPT/> beside it); a fault without class is the root itself. */
 function methodOf(root: XmlElement): XmlElement | undefined {
@@ -63,32 +63,35 @@ function faultFailure(message: string): ServiceFailure {
   return CODE.test(message) ? { error: message } : { error: 'ZEND_FAULT', message: redact(message).slice(0, 300) };
 }
 
+/** A field's detail element (validation_error): its name is the error, its children the details. */
+const detailOf = (detail: XmlElement): ResultValue => ({ error: detail.name, ...xmlChildren(detail, xmlData) });
+
+/** A field: its value, its error code, or its detail (a list of them, should the service give several). */
 function fieldOf(el: XmlElement): ResultValue {
-  const detail = el.children[0];
-  if (detail) return { error: detail.name, ...Object.fromEntries(detail.children.map((c) => [c.name, c.text])) };
+  if (el.children.length) return el.children.length === 1 ? detailOf(el.children[0]!) : el.children.map(detailOf);
   return FIELD_ERROR.test(trimmed(el)) ? { error: trimmed(el) } : { value: el.text };
 }
-const fieldsOf = (el: XmlElement): Result => Object.fromEntries(el.children.map((c) => [c.name, fieldOf(c)]));
+const fieldsOf = (el: XmlElement) => xmlChildren(el, fieldOf);
 
-/** One item of a list or of key_N: its children as data, `fields` read as fields. */
-const itemOf = (el: XmlElement): ResultValue => (el.children.length ? Object.fromEntries(el.children.map((c) => [c.name, c.name === 'fields' ? fieldsOf(c) : plain(c)])) : el.text);
+/** One item of a list or of key_N: its data, `fields` read as fields. */
+const itemOf = (el: XmlElement): ResultValue => xmlData(el, (c) => (c.name === 'fields' ? fieldsOf(c) : xmlData(c)));
 
 /** PHP's SoapClient gives one item as itself and several as an array, which Zend writes as key_N inside one element. */
 const listOf = (el: XmlElement): ResultValue[] =>
   el.children.flatMap((c) => (c.children.length > 0 && c.children.every((k) => KEY.test(k.name)) ? c.children : [c])).map(itemOf);
 
-/** How each element of a method's answer goes into the result. */
-const READERS: ReadonlyMap<string, (el: XmlElement, out: Result) => void> = new Map([
-  ['status', () => {}],
-  ['response', () => {}],
-  ['user', (el: XmlElement, out: Result) => {
-    if (el.children.length) out.user = plain(el);
-    else out.error = trimmed(el);
-  }],
-  ['fields', (el: XmlElement, out: Result) => { out.fields = fieldsOf(el); }],
-  ['SearchResult', (el: XmlElement, out: Result) => { for (const c of el.children) out[c.name] = plain(c); }],
-  ['CustomerAccess', (el: XmlElement, out: Result) => { for (const c of el.children) out[c.name] = listOf(c); }],
-  ['SubscriptionList', (el: XmlElement, out: Result) => { out.SubscriptionList = listOf(el); }],
+type Entries = readonly (readonly [string, ResultValue])[];
+const entriesOf = (data: ResultValue): Entries => (typeof data === 'object' && data !== null && !Array.isArray(data) ? Object.entries(data) : []);
+
+/** What each element of a method's answer adds to the result; any other element is its data under its name. */
+const READERS: ReadonlyMap<string, (el: XmlElement) => Entries> = new Map<string, (el: XmlElement) => Entries>([
+  ['status', () => []],
+  ['response', () => []],
+  ['user', (el) => [el.children.length ? ['user', xmlData(el)] : ['error', trimmed(el)]]],
+  ['fields', (el) => [['fields', fieldsOf(el)]]],
+  ['SearchResult', (el) => entriesOf(xmlData(el))],
+  ['CustomerAccess', (el) => entriesOf(xmlChildren(el, listOf))],
+  ['SubscriptionList', (el) => [['SubscriptionList', listOf(el)]]],
 ]);
 
 /**
@@ -104,14 +107,21 @@ export function readAnswer(root: XmlElement, items = 'items'): Result {
   const response = child(method, 'response');
   const outcome = response ? OUTCOMES.get(trimmed(response)) : 'success';
   if (!outcome) throw new ServiceError({ error: 'UNEXPECTED_ANSWER', message: `unknown response ${redact(trimmed(response!)).slice(0, 60)}` });
-  const out: Result = { outcome };
+  // A name given twice (two <message>, a container's children spread twice) is the list of both, in order.
+  const read = new Map<string, ResultValue[]>();
+  const add = (name: string, value: ResultValue) => {
+    const seen = read.get(name);
+    if (seen) seen.push(value);
+    else read.set(name, [value]);
+  };
   const keyed: ResultValue[] = [];
   for (const el of method.children) {
-    const read = READERS.get(el.name);
-    if (read) read(el, out);
+    const reader = READERS.get(el.name);
+    if (reader) for (const [name, value] of reader(el)) add(name, value);
     else if (KEY.test(el.name)) keyed.push(itemOf(el));
-    else out[el.name] = plain(el);
+    else add(el.name, xmlData(el));
   }
+  const out: Result = { outcome, ...Object.fromEntries([...read].map(([name, values]) => [name, values.length === 1 ? values[0] : values])) };
   // An answer to the question lists its items, none included; a failure lists nothing.
   if (keyed.length || (items !== 'items' && outcome !== 'failure')) out[items] = keyed;
   return out;

@@ -5,20 +5,8 @@
  * (code -3) with its privacy page's URL. That is not a failure to hide: the plugin throws ConsentRequired, and
  * nori sends the user there with `urlRetour` pointing at its callback (steps 3-6 of the document).
  */
-import { ConsentRequired, definePlugin, ServiceError, type ResultValue, type ServiceContext, type XmlElement } from '../../src/sdk/index.js';
+import { ConsentRequired, definePlugin, ServiceError, xmlData, type ResultValue, type ServiceContext } from '../../src/sdk/index.js';
 import { definition } from './definition.js';
-
-/** XML as data: an element with children becomes an object (a repeated name becomes a list), a leaf its text. */
-function asData(el: XmlElement): ResultValue {
-  if (!el.children.length) return el.text.trim();
-  const out: Record<string, ResultValue> = {};
-  for (const child of el.children) {
-    const value = asData(child);
-    const seen = out[child.name];
-    out[child.name] = seen === undefined ? value : Array.isArray(seen) ? [...(seen as ResultValue[]), value] : [seen, value];
-  }
-  return out;
-}
 
 /**
  * Orange answers the privacy exception with an error status (a 500 in the captures we have), so its body is read
@@ -35,7 +23,8 @@ async function personal(ctx: ServiceContext, path: string): Promise<ResultValue>
   if (res.status >= 300 || root.name === 'error') {
     throw new ServiceError({ error: field('code') ?? `HTTP ${res.status}`, message: field('detail') }, res.status);
   }
-  return { [root.name]: asData(root) };
+  // The SDK's one reading of XML: repeated elements are lists, attributes `@name` (<personalData family="contact">).
+  return Object.fromEntries([[root.name, xmlData(root)]]);
 }
 
 const path = (ctx: ServiceContext, setting: 'CONTACT_PATH' | 'PROFILE_PATH') => ctx.api.settings[setting] || definition.settings[setting].default;

@@ -12,7 +12,7 @@ import { Agent } from '../../test/helpers/agent.js';
 import { startServer, type RunningServer } from '../../test/helpers/server.js';
 import { callResult, expectError, expectOk, only, q, textAt } from '../../test/helpers/xml.js';
 import { startPeer, xml } from '../../test/peers/http-peer.js';
-import { startOrangePeer, type Choice, type OrangePeer } from '../../test/peers/orange.js';
+import { DEFAULT_FAMILIES, startOrangePeer, type Choice, type OrangePeer } from '../../test/peers/orange.js';
 
 const PUBLIC = 'http://nori.test';
 const CMS = 'https://cms.test/';
@@ -197,5 +197,22 @@ describe('orange plugin: Personal APIs behind the privacy-consent redirect', fun
     } finally {
       await service.close();
     }
+  });
+
+  it('returns the data as Orange wrote it: every repeated element in order, with its attributes, directly and after consent', async () => {
+    const answer = readFileSync(new URL('../../test/fixtures/orange/repeated/personal-data.contact.xml', import.meta.url), 'utf8');
+    await orange.close();
+    orange = await startOrangePeer({ families: { ...DEFAULT_FAMILIES, contact: { ...DEFAULT_FAMILIES.contact!, render: () => answer } } });
+    expectOk(only(await post(keys.admin, `<UPDATE><WEBAPI ID="1"><INFO><BASE_URL>${orange.url}</BASE_URL></INFO></WEBAPI></UPDATE>`)));
+    const expected = '<GETCONTACTS><personalData family="contact"><contact>'
+      + '<ITEM type="home"><firstName>Marie</firstName><email>marie.dupont@example.org</email><phone><ITEM kind="mobile">+33600000001</ITEM><ITEM kind="landline">+33100000002</ITEM></phone></ITEM>'
+      + '<ITEM type="work"><firstName>Marie</firstName><email>m.dupont@work.example</email></ITEM>'
+      + '</contact></personalData></GETCONTACTS>';
+    const resultOf = (xml: string) => /<GETCONTACTS[\s>].*<\/GETCONTACTS>/s.exec(xml)?.[0] ?? xml;
+    const id = await authorized();
+    const { message } = await consent(id, 'permanent');
+    // The kept result went through the database as JSON: attributes and lists are plain data, so they survive.
+    assert.equal(resultOf(await replay(id, message.attrs.call!)), expected);
+    assert.equal(resultOf(await contacts(id)), expected);
   });
 });

@@ -22,6 +22,10 @@ export const definition = {
       // OAuth 2.0 paths under /sso; an admin sets the deployment's real AUTHORIZE_URL and TOKEN_URL.
       authorizeUrl: 'https://sso.example.invalid/sso/oauth2/authorize',
       tokenUrl: 'https://sso.example.invalid/sso/oauth2/access_token',
+      // The document names no scope, but every method acts on "the current user, determined by the token"
+      // (@me): the token must identify its user, which OpenID Connect's openid is for. Without a scope a
+      // server with no default one refuses the request (RFC 6749 §3.3, invalid_scope).
+      scopes: 'openid',
     },
   },
   settings: {

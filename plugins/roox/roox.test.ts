@@ -14,6 +14,7 @@ import { Agent } from '../../test/helpers/agent.js';
 import { startServer, type RunningServer } from '../../test/helpers/server.js';
 import { callReplies, callResult, childElements, expectError, expectOk, only, q } from '../../test/helpers/xml.js';
 import { authorizeHeadlessly, startOAuth2Provider } from '../../test/peers/oauth2-provider.js';
+import { authorizeCode } from '../../test/peers/oauth2-server.js';
 import { startRooxPeer, type RooxPeer, type RooxPeerOptions } from '../../test/peers/roox.js';
 
 const PUBLIC = 'http://nori.test';
@@ -228,11 +229,65 @@ describe('roox plugin (RooX Federation WebAPI peer, oidc-provider as the UIDM)',
     assert.equal(peer!.count(), 0);
   });
 
+  /**
+   * A peer playing the UIDM too (no default scope: RFC 6749 §3.3), the roox WEBAPI at it with `scopes` as its SCOPES
+   * (none: the plugin's default), and Alice's account through AUTHORIZE and the callback: the callback's answer.
+   */
+  async function viaUidm(scopes: string | undefined, uidm: { grant?: (asked: readonly string[]) => readonly string[]; deny?: string } = {}) {
+    peer = await startRooxPeer({ uidm: { client: CLIENT, customerId: '9165711402', ...(uidm.grant ? { grant: uidm.grant } : {}) } });
+    const urls = `<BASE_URL>${peer.url}</BASE_URL><AUTHORIZE_URL>${peer.uidm!.authorizeUrl}</AUTHORIZE_URL><TOKEN_URL>${peer.uidm!.tokenUrl}</TOKEN_URL>${scopes === undefined ? '' : `<SCOPES>${scopes}</SCOPES>`}`;
+    expectOk(only(await batch(keys.admin, `<CREATE><WEBAPI><INFO><DENOMINATION>roox</DENOMINATION><AUTH_TYPE>oauth2</AUTH_TYPE><CLIENT_ID>${CLIENT.clientId}</CLIENT_ID><CLIENT_SECRET>${CLIENT.clientSecret}</CLIENT_SECRET>${urls}</INFO></WEBAPI></CREATE>`)));
+    const id = expectOk(only(await batch(keys.alice, '<CREATE><WEBACCOUNT><INFO><API>roox</API></INFO></WEBACCOUNT></CREATE>'))).attrs.elementID!;
+    const startLink = expectOk(only(await batch(keys.alice, `<AUTHORIZE><WEBACCOUNT ID="${id}"/></AUTHORIZE>`))).attrs.url!;
+    const browser = new Agent({ [PUBLIC]: server.url });
+    const url = new URL((await browser.request(startLink)).location!);
+    if (uidm.deny) peer.uidm!.denyNext(uidm.deny);
+    const back = new URL(await authorizeCode(url.toString(), browser));
+    const done = await browser.request(`${PUBLIC}/oauth/callback${back.search}`);
+    const row = await ctx.engine.database.knex('webaccount').first('authorization_state', 'state_reason', 'token', 'refresh_token', 'granted_scopes').where('id', Number(id));
+    return { id, asked: url.searchParams.get('scope'), back, done, code: /<code id="code">([^<]*)<\/code>/.exec(done.body)?.[1], row };
+  }
+
+  it('with no SCOPES, AUTHORIZE asks for the plugin\'s default, openid, which a UIDM without a default scope grants', async () => {
+    const { id, asked, done, code, row } = await viaUidm(undefined);
+    assert.equal(asked, 'openid');
+    assert.deepEqual([done.status, code], [200, 'AUTHORIZED']);
+    assert.deepEqual([row.authorization_state, row.granted_scopes], ['authorized', 'openid']);
+    assert.deepEqual(toJson(callResult(await call(id, '<GETCUSTOMER/>'))), { id: '9165711402', msisdn: '9165711402' });
+  });
+
+  it('scopes the UIDM refuses (invalid_scope) are SCOPE_REFUSED, for an admin to fix; the user\'s refusal stays ACCESS_DENIED', async () => {
+    const refused = await viaUidm('openid federation.read');
+    assert.equal(refused.back.searchParams.get('error'), 'invalid_scope');
+    assert.deepEqual([refused.done.status, refused.code], [403, 'SCOPE_REFUSED']);
+    assert.match(refused.done.body, /refused the scopes nori asked for \(openid federation\.read\): invalid_scope; an administrator must set the WEBAPI&#39;s SCOPES/);
+    assert.deepEqual([refused.row.authorization_state, refused.row.state_reason, refused.row.token], ['waiting', 'the service answered invalid_scope: scope not allowed: federation.read', null]);
+    await peer!.close();
+    await ctx.engine.database.knex('webapi').where('denomination', 'roox').delete();
+    const denied = await viaUidm(undefined, { deny: 'access_denied' });
+    assert.deepEqual([denied.done.status, denied.code, denied.row.authorization_state], [403, 'ACCESS_DENIED', 'waiting']);
+    assert.equal(denied.row.state_reason, 'the service answered access_denied: the user refused to authorize the app');
+  });
+
+  it('a token answer that grants none of the scopes asked is SCOPE_REFUSED too, and no token is kept', async () => {
+    const other = await viaUidm('openid', { grant: () => ['profile'] });
+    assert.deepEqual([other.done.status, other.code], [403, 'SCOPE_REFUSED']);
+    assert.match(other.done.body, /refused the scopes nori asked for \(openid\): the token grants only profile;/);
+    assert.deepEqual([other.row.authorization_state, other.row.token, other.row.refresh_token, other.row.granted_scopes], ['waiting', null, null, null]);
+    assert.equal(other.row.state_reason, 'token exchange failed: invalid_scope (the token grants only profile)');
+    await peer!.close();
+    await ctx.engine.database.knex('webapi').where('denomination', 'roox').delete();
+    const none = await viaUidm(undefined, { grant: () => [] });
+    assert.deepEqual([none.code, none.row.token], ['SCOPE_REFUSED', null]);
+    assert.match(none.done.body, /\(openid\): the token grants no scope;/);
+  });
+
   it('without URLs on the WEBAPI, AUTHORIZE goes to the placeholder SSO host an admin must replace', async () => {
     expectOk(only(await batch(keys.admin, `<CREATE><WEBAPI><INFO><DENOMINATION>roox</DENOMINATION><AUTH_TYPE>oauth2</AUTH_TYPE><CLIENT_ID>${CLIENT.clientId}</CLIENT_ID><CLIENT_SECRET>${CLIENT.clientSecret}</CLIENT_SECRET></INFO></WEBAPI></CREATE>`)));
     const id = expectOk(only(await batch(keys.alice, '<CREATE><WEBACCOUNT><INFO><API>roox</API></INFO></WEBACCOUNT></CREATE>'))).attrs.elementID!;
     const start = expectOk(only(await batch(keys.alice, `<AUTHORIZE><WEBACCOUNT ID="${id}"/></AUTHORIZE>`)));
     const provider = (await new Agent({ [PUBLIC]: server.url }).request(start.attrs.url!)).location!;
     assert.ok(provider.startsWith('https://sso.example.invalid/sso/oauth2/authorize?'), provider);
+    assert.equal(new URL(provider).searchParams.get('scope'), 'openid', 'the plugin\'s default scope');
   });
 });

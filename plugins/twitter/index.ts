@@ -5,7 +5,7 @@
  * and read X's answers, which are returned as X names them.
  */
 import { createHash } from 'node:crypto';
-import { definePlugin, ParamError, ServiceError, type CallContext, type ResultValue, type ServiceFailure, type ServiceResponse } from '../../src/sdk/index.js';
+import { BadResponse, definePlugin, ParamError, ServiceError, type CallContext, type ResultValue, type ServiceContext, type ServiceFailure, type ServiceResponse } from '../../src/sdk/index.js';
 import { definition } from './definition.js';
 
 type Json = { readonly [key: string]: ResultValue };
@@ -75,6 +75,28 @@ async function userIdOf({ api, credentials, request }: CallContext<unknown>): Pr
   return id;
 }
 
+/** X's v1.1 refusal of a token it no longer honours (its documented answer to an invalidated one). */
+const INVALID_TOKEN = 89;
+
+/**
+ * OAuth 1.0a revocation, which RFC 7009 does not cover: X's POST /1.1/oauth/invalidate_token, signed with the very
+ * token credentials to invalidate (nori signs by the WEBAPI's auth type). X answers {"access_token": "<it>"}. A
+ * token X already refuses as invalid (error 89: the user removed the app, or it was invalidated before) is dead
+ * at X, which is what revoking wants; any other refusal is the revocation failing, and nori records it.
+ */
+async function invalidateToken({ request, credentials }: ServiceContext): Promise<void> {
+  const res = await request({ method: 'POST', url: '/1.1/oauth/invalidate_token', accept: [401] });
+  const body = res.jsonObject();
+  if (res.status === 401) {
+    const errors = Array.isArray(body?.errors) ? (body.errors as { code?: unknown; message?: unknown }[]) : [];
+    if (errors.some((e) => e?.code === INVALID_TOKEN)) return;
+    const first = errors[0];
+    throw new ServiceError({ error: first?.code !== undefined ? String(first.code) : 'unauthorized', message: typeof first?.message === 'string' ? first.message : undefined }, 401);
+  }
+  // The documented answer names the token invalidated: anything else (a page on a wrong BASE_URL) proves nothing.
+  if (body?.access_token !== credentials.token) throw new BadResponse('X did not confirm which token it invalidated');
+}
+
 export default definePlugin(
   definition,
   {
@@ -101,5 +123,7 @@ export default definePlugin(
   {
     // Not a JSON object: nori reports the status alone.
     serviceError: (res) => xFailure(res.jsonObject()),
+    // OAuth 2.0 accounts are revoked at REVOKE_URL (RFC 7009, X's /2/oauth2/revoke).
+    revoke: { oauth1: invalidateToken },
   },
 );

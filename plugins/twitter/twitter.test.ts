@@ -3,17 +3,23 @@
  * OAuth 1.0a legs (or oidc-provider for the OAuth 2.0 alternative), every method answered by the X API v2 peer.
  */
 import assert from 'node:assert/strict';
+import { createHmac } from 'node:crypto';
+import OAuth from 'oauth-1.0a';
 import type { Engine } from '../../src/engine.js';
 import { ADMIN, ALICE, makeEngine } from '../../test/helpers/engine.js';
 import { Agent } from '../../test/helpers/agent.js';
 import { startServer, type RunningServer } from '../../test/helpers/server.js';
 import { callResult, childElements, expectError, expectOk, only, q, textAt } from '../../test/helpers/xml.js';
 import { authorizeHeadlessly, startOAuth2Provider } from '../../test/peers/oauth2-provider.js';
+import { startPeer } from '../../test/peers/http-peer.js';
 import { startXApi, type XApiPeer } from '../../test/peers/x-api.js';
 
 const PUBLIC = 'http://nori.test';
 const CONSUMER = { key: 'nori-consumer', secret: 'nori-consumer-secret' };
 const OP_SECRET = 'nori-client-secret-0123456789abcdef';
+/** A client independent of nori, to ask X whether a token still works. */
+const independent = new OAuth({ consumer: CONSUMER, signature_method: 'HMAC-SHA1', hash_function: (base, key) => createHmac('sha1', key).update(base).digest('base64') });
+const signed = (method: string, url: string, c: { token: string; secret: string }) => ({ authorization: independent.toHeader(independent.authorize({ method, url }, { key: c.token, secret: c.secret })).Authorization });
 
 describe('twitter plugin (X API v2)', function () {
   this.timeout(60_000);
@@ -188,6 +194,85 @@ describe('twitter plugin (X API v2)', function () {
     assert.equal((await state(id)).AUTHORIZATION_STATE, 'authorized');
   });
 
+  /** The account's token credentials, as X issued them (the peer has issued no other). */
+  function issued(): { token: string; secret: string; grant: { revoked: boolean } } {
+    const all = [...x.oauth1.access];
+    assert.equal(all.length, 1);
+    const [token, grant] = all[0]!;
+    return { token, secret: grant.secret, grant };
+  }
+  /** Whether X still serves a request signed with these token credentials. */
+  async function liveAtX(c: { token: string; secret: string }): Promise<boolean> {
+    const url = `${x.url}/2/users/me`;
+    const res = await fetch(url, { headers: signed('GET', url, c) });
+    return res.status === 200;
+  }
+  async function revoke(id: number): Promise<{ xml: string; reason: string; row: Record<string, unknown> }> {
+    const xml = await batch(keys.alice, `<UPDATE><WEBACCOUNT ID="${id}"><INFO><AUTHORIZATION_STATE>revoked</AUTHORIZATION_STATE></INFO></WEBACCOUNT></UPDATE>`);
+    expectOk(only(xml));
+    const row = await engine.database.knex('webaccount').first('authorization_state', 'token', 'token_secret', 'state_reason').where('id', id);
+    return { xml, reason: row.state_reason as string, row };
+  }
+  const invalidations = () => x.requests.filter((r) => r.path === '/1.1/oauth/invalidate_token');
+
+  it('revoking an OAuth 1.0a account invalidates its token at X (POST /1.1/oauth/invalidate_token, signed with it): dead at X', async () => {
+    const id = await authorizedAccount();
+    const creds = issued();
+    assert.equal(await liveAtX(creds), true);
+    const { xml, row } = await revoke(id);
+    const sent = invalidations();
+    assert.equal(sent.length, 1);
+    assert.equal(sent[0]!.method, 'POST');
+    assert.match(String(sent[0]!.headers.authorization), new RegExp(`^OAuth .*oauth_token="${creds.token}"`));
+    assert.deepEqual(x.oauth1.invalidated, [creds.token], 'the peer verified the signature and invalidated that token');
+    assert.equal(await liveAtX(creds), false, 'X refuses the token now');
+    assert.deepEqual(row, { authorization_state: 'revoked', token: null, token_secret: null, state_reason: 'tokens revoked at the service' });
+    assert.ok(!xml.includes(creds.token) && !xml.includes(creds.secret), 'no credential in the answer');
+    expectError(only(await call(id, 'GETPROFILE')), 'ACCOUNT_REVOKED');
+  });
+
+  it('a token X already holds invalid (its error 89) is revoked all the same', async () => {
+    const id = await authorizedAccount();
+    const creds = issued();
+    const url = `${x.url}/1.1/oauth/invalidate_token`;
+    assert.equal((await fetch(url, { method: 'POST', headers: signed('POST', url, creds) })).status, 200, 'the user, say, removed the app at X');
+    const { reason, row } = await revoke(id);
+    assert.equal(invalidations().length, 2);
+    assert.deepEqual([row.authorization_state, row.token, reason], ['revoked', null, 'tokens revoked at the service']);
+  });
+
+  it('when X refuses the invalidation or cannot be reached, the tokens are still erased and the reason says why', async () => {
+    // A 5xx: retried (an invalidation is idempotent), then given up.
+    const failing = await authorizedAccount();
+    x.inject({ status: 503, path: '/1.1/oauth/invalidate_token', body: JSON.stringify({ errors: [{ code: 131, message: 'Internal error.' }] }) }, 3);
+    const failed = await revoke(failing);
+    assert.equal(invalidations().length, 3);
+    assert.deepEqual([failed.row.authorization_state, failed.row.token, failed.row.token_secret], ['revoked', null, null]);
+    assert.equal(failed.reason, 'tokens erased; revocation at the service failed: SERVICE_FAILED (131)');
+    assert.equal(await liveAtX(issued()), true, 'the token lives on at X: the user removes the app there');
+
+    // A signature X refuses (a consumer secret changed meanwhile): X's own code, nothing invalidated.
+    await x.close();
+    x = await startXApi({ consumers: { [CONSUMER.key]: CONSUMER.secret } });
+    expectOk(only(await batch(keys.admin, `<UPDATE><WEBAPI ID="${apiId}"><INFO><BASE_URL>${x.url}</BASE_URL><REQUEST_TOKEN_URL>${x.url}/oauth/request_token</REQUEST_TOKEN_URL><AUTHORIZE_URL>${x.url}/oauth/authorize</AUTHORIZE_URL><TOKEN_URL>${x.url}/oauth/access_token</TOKEN_URL></INFO></WEBAPI></UPDATE>`)));
+    const refusedId = await authorizedAccount();
+    expectOk(only(await batch(keys.admin, `<UPDATE><WEBAPI ID="${apiId}"><INFO><CLIENT_SECRET>not-the-secret</CLIENT_SECRET></INFO></WEBAPI></UPDATE>`)));
+    const refused = await revoke(refusedId);
+    assert.deepEqual([refused.row.authorization_state, refused.row.token], ['revoked', null]);
+    assert.equal(refused.reason, 'tokens erased; revocation at the service failed: SERVICE_ERROR (32)');
+    assert.deepEqual(x.oauth1.invalidated, []);
+    expectOk(only(await batch(keys.admin, `<UPDATE><WEBAPI ID="${apiId}"><INFO><CLIENT_SECRET>${CONSUMER.secret}</CLIENT_SECRET></INFO></WEBAPI></UPDATE>`)));
+
+    // Nothing listening.
+    const unreachable = await authorizedAccount();
+    const gone = await startPeer(() => ({ status: 200 }));
+    await gone.close();
+    expectOk(only(await batch(keys.admin, `<UPDATE><WEBAPI ID="${apiId}"><INFO><BASE_URL>${gone.url}</BASE_URL></INFO></WEBAPI></UPDATE>`)));
+    const lost = await revoke(unreachable);
+    assert.deepEqual([lost.row.authorization_state, lost.row.token], ['revoked', null]);
+    assert.equal(lost.reason, 'tokens erased; revocation at the service failed: SERVICE_UNREACHABLE');
+  });
+
   it('the OAuth 2.0 alternative: bearer tokens from oidc-provider, checked by introspection at X, revoked with the account', async () => {
     // oidc-provider knows only the scopes 'openid offline_access' (test/peers/oauth2-provider.ts), not X's, so the
     // WEBAPI asks for those and the peer's checkScopes stays off: what is proven here is the bearer path.
@@ -209,5 +294,6 @@ describe('twitter plugin (X API v2)', function () {
     expectError(only(await call(id, 'GETPROFILE')), 'ACCOUNT_REVOKED');
     assert.equal(x.count(), calls, 'a revoked account never reaches X');
     assert.equal((await op.introspect(bearer)).active, false, 'the token was revoked at the provider');
+    assert.equal(invalidations().length, 0, 'OAuth 2.0 tokens are revoked at REVOKE_URL (RFC 7009), not by the OAuth 1.0a endpoint');
   });
 });

@@ -16,6 +16,7 @@ import { BlockedTarget, checkTarget } from '../call/targets.js';
 import { bindingCookie, bindingValues, hashBinding, newBinding } from './browser-binding.js';
 import { claimPendingFlow, followStartLink, newStartLink, newState, savePendingFlow } from './pending-flows.js';
 import { ProviderError, type TokenSet } from './provider-error.js';
+import { callbackRefusal, exchangeRefusal } from './refusals.js';
 import { isAllowedReturnUrl } from './return-urls.js';
 import { nextState, type AuthState } from './state-machine.js';
 import type { ApiLoader, ApiSettings } from '../plugins/apis.js';
@@ -226,6 +227,12 @@ export function createAuthService(deps: { knex: Knex; keyring: Keyring; logger: 
     return { ...result, status: 303, location: location.toString() };
   }
 
+  /** The WEBAPI of an account, to name it (and its scopes) in a refusal; undefined if it is gone. */
+  async function apiOfAccount(accountId: number): Promise<ApiSettings | undefined> {
+    const account = (await knex('webaccount').first('api').where('id', accountId)) as { api: string } | undefined;
+    return account && loadApi(knex, account.api);
+  }
+
   const page = (code: MessageCode, message: string = MESSAGES[code].message) => ({ status: MESSAGES[code].status, code, message });
 
   async function start(token: string, options: BrowserOptions = {}): Promise<StartResult> {
@@ -267,8 +274,10 @@ export function createAuthService(deps: { knex: Knex; keyring: Keyring; logger: 
     }
     const denied = query.get('error') ?? (query.has('denied') ? 'access_denied' : null);
     if (denied) {
+      // Who refused (the user, the scopes, the client, the service) is in the error code: auth/refusals.ts.
       const description = query.get('error_description')?.slice(0, 200);
-      return conclude(flow, 'ACCESS_DENIED', 403, 'The authorization was refused at the service.', { name: 'fail', reason: `the service answered ${denied.slice(0, 64)}${description ? `: ${description}` : ''}` });
+      const refusal = callbackRefusal(denied, await apiOfAccount(flow.accountId));
+      return conclude(flow, refusal.code, refusal.status, refusal.message, { name: 'fail', reason: `the service answered ${denied.slice(0, 64)}${description ? `: ${description}` : ''}` });
     }
     if (flow.kind === 'consent') {
       // The consent page sends the user back with nothing added: running the kept CALL again says what was chosen.
@@ -292,6 +301,8 @@ export function createAuthService(deps: { knex: Knex; keyring: Keyring; logger: 
     } catch (e) {
       if (!(e instanceof ProviderError)) throw e;
       logger.warn({ account: flow.accountId, api: api.name, step: e.step, status: e.status, error: e.error }, 'authorization failed at the provider');
+      const scopes = exchangeRefusal(e.error, e.description, api);
+      if (scopes) return conclude(flow, scopes.code, scopes.status, scopes.message, { name: 'fail', reason: e.message });
       return conclude(flow, 'PROVIDER_ERROR', 502, `The service refused to finish the authorization (${e.error}).`, { name: 'fail', reason: e.message });
     }
     return conclude(flow, 'AUTHORIZED', 200, `WEBACCOUNT ${flow.accountId} is authorized on ${api.name}.`, { name: 'grant', columns: tokenColumns(tokens) });
@@ -304,7 +315,7 @@ export function createAuthService(deps: { knex: Knex; keyring: Keyring; logger: 
     if (!api) return undefined;
     const { TOKEN, TOKEN_SECRET, REFRESH_TOKEN } = await readSecrets(trx, WEBACCOUNT, accountId, keyring);
     if (!TOKEN && !REFRESH_TOKEN) return undefined;
-    if (api.plugin?.hooks.revoke) {
+    if (api.revoke) {
       // A plugin's revocation (Dropbox's) presents the access token: an expired one would be refused, and the
       // refresh token would live on at the provider. So an expired token is refreshed first, and a refused one
       // once. The new token is only used to revoke, never stored: the transition erases the tokens right after.

@@ -8,6 +8,7 @@ import { exchangeCode, authorizationUrl, refreshTokens, revokeTokens, type OAuth
 import { exchangeVerifier, requestTemporaryCredentials, userAuthorizationUrl } from './oauth1-client.js';
 import type { ApiSettings } from '../plugins/apis.js';
 import { ProviderError, type TokenSet } from './provider-error.js';
+import { noScopeGranted } from './refusals.js';
 
 export type { ApiSettings };
 
@@ -64,7 +65,12 @@ const OAUTH2: RedirectStrategy = {
   async finish(api, { query, callbackUrl, secret }) {
     const code = query.get('code');
     if (!code) throw new ProviderError('callback', { error: 'missing_code' });
-    return exchangeCode(oauth2(api), { code, redirectUri: callbackUrl, codeVerifier: secret });
+    const endpoints = oauth2(api);
+    const tokens = await exchangeCode(endpoints, { code, redirectUri: callbackUrl, codeVerifier: secret });
+    // A token that can do none of what was asked is a refusal of the scopes, however politely made: not kept.
+    const none = noScopeGranted(endpoints.scopes, tokens.scope);
+    if (none) throw new ProviderError('token exchange', { error: 'invalid_scope', description: none });
+    return tokens;
   },
   refresh: (api, refreshToken) => refreshTokens(oauth2(api), refreshToken),
   revoke: (api, tokens) => revokeTokens(oauth2(api), tokens),

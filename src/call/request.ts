@@ -8,10 +8,11 @@
  */
 import type { Logger } from 'pino';
 import { authorizationHeader } from '../auth/oauth1-client.js';
-import { failure, NoriError, type Failure, type Params } from '../errors.js';
+import { failure, type Failure, type Params } from '../errors.js';
 import type { ApiSettings } from '../plugins/apis.js';
 import type { ServiceContext, ServiceFailure, ServiceRequest, ServiceResponse } from '../sdk/types.js';
-import { DEFAULT_LIMITS, parseXml } from '../xml/parse.js';
+import { isBadResponse } from '../sdk/define.js';
+import { parseServiceXml } from '../sdk/xml.js';
 import { HttpFailure, type HttpClient, type IncomingHttp } from './http-client.js';
 
 export interface CallConfig {
@@ -128,9 +129,9 @@ function toResponse(r: IncomingHttp, fail: (reason: string) => never): ServiceRe
     },
     xml() {
       try {
-        return parseXml(r.body, { ...DEFAULT_LIMITS, maxBytes: Math.max(r.body.length, 1), maxCommands: Number.MAX_SAFE_INTEGER, maxElements: 1_000_000 });
+        return parseServiceXml(r.body);
       } catch (e) {
-        if (e instanceof NoriError) return fail(`the body is not well-formed XML (${e.failure.code})`);
+        if (isBadResponse(e)) return fail(e.reason);
         throw e;
       }
     },

@@ -282,7 +282,7 @@ export function createCallService(deps: CallDeps): CallService {
     const deps: RequestDeps = { ...requestDeps(account.id), refresh, reject: async () => {} };
     const { context, gathered } = createServiceContext(deps, { api, account, credentials, label: 'revocation', idempotent: true }, api.plugin!.hooks);
     try {
-      await api.plugin!.hooks.revoke!(context);
+      await api.revoke!(context);
       return true;
     } catch (e) {
       const f = failureOf(e, api, 'revocation', gathered);

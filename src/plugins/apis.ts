@@ -7,7 +7,7 @@
 import type { Knex } from 'knex';
 import { WEBAPI } from '../../schemas/index.js';
 import { decodeMap } from '../field-types.js';
-import type { AuthType, OAuth1Urls, OAuth2Urls, Plugin } from '../sdk/types.js';
+import type { AuthType, OAuth1Urls, OAuth2Urls, Plugin, Revoker } from '../sdk/types.js';
 import type { Cache } from '../store/changes.js';
 import type { Keyring } from '../store/secrets.js';
 import type { Registry } from './loader.js';
@@ -31,6 +31,8 @@ export interface ApiSettings {
   readonly plugin: Plugin | undefined;
   /** The PLUGIN the row names when no such plugin is loaded (to say so). */
   readonly missingPlugin: string | undefined;
+  /** The plugin's own revocation for this auth type (hooks.revoke), if it has one; else REVOKE_URL serves. */
+  readonly revoke: Revoker | undefined;
   readonly timeoutMs: number;
 }
 
@@ -50,6 +52,12 @@ export interface WebapiRow {
   readonly scopes: string | null;
   readonly base_url: string | null;
   readonly settings: string | null;
+}
+
+/** hooks.revoke for one auth type: the function, or its entry for that type. */
+function revokerOf(plugin: Plugin | undefined, authType: AuthType): Revoker | undefined {
+  const hook = plugin?.hooks.revoke;
+  return typeof hook === 'function' ? hook : hook?.[authType];
 }
 
 /**
@@ -89,6 +97,7 @@ export function createApiLoader(deps: { keyring: Keyring; registry: Registry; ti
       settings: { ...defaults, ...decodeMap(row.settings) },
       plugin,
       missingPlugin: pluginName && !plugin ? pluginName : undefined,
+      revoke: revokerOf(plugin, authType),
       timeoutMs,
     };
   };

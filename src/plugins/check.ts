@@ -89,7 +89,13 @@ export function checkPlugin(plugin: Plugin, folder?: string): void {
     if (!Object.hasOwn(d.methods, name)) problem(`implements ${name}, which its definition does not declare`);
   }
   for (const [hook, fn] of Object.entries(plugin.hooks)) {
-    if (typeof fn !== 'function') problem(`hook ${hook} must be a function`);
+    if (hook === 'revoke' && typeof fn === 'object' && fn !== null) {
+      // Per auth type: only types the plugin supports, each a function.
+      for (const [type, revoke] of Object.entries(fn as Record<string, unknown>)) {
+        if (!(type in d.auth)) problem(`hook revoke names auth type ${type}, which auth does not describe`);
+        if (typeof revoke !== 'function') problem(`hook revoke.${type} must be a function`);
+      }
+    } else if (typeof fn !== 'function') problem(`hook ${hook} must be a function`);
   }
   if (('apikey' in d.auth || 'consent' in d.auth) && !plugin.hooks.checkKey) problem(`an ${'apikey' in d.auth ? 'apikey' : 'consent'} plugin needs a checkKey hook (AUTHORIZE checks the account's token with it)`);
   if (Object.hasOwn(d.methods, 'RETURN_URL')) problem('RETURN_URL is CALL\'s own element, not a method name');

@@ -199,10 +199,16 @@ export interface PluginHooks {
   checkKey?(context: ServiceContext): Promise<true | string>;
   /**
    * Revokes the account's tokens at the service when it is revoked in nori, for services whose revocation is not
-   * RFC 7009 (Dropbox's bearer-authenticated /2/auth/token/revoke). Without it nori uses the WEBAPI's REVOKE_URL.
+   * RFC 7009 (Dropbox's bearer-authenticated /2/auth/token/revoke, X's signed OAuth 1.0a invalidate_token). One
+   * function serves every auth type; an object names the auth types it serves (`{ oauth1: … }`), and the others
+   * use the WEBAPI's REVOKE_URL, as a plugin without the hook does. Throwing (a refusal, a failed request) says
+   * the revocation failed: nori erases the tokens anyway and records why.
    */
-  revoke?(context: ServiceContext): Promise<void>;
+  revoke?: Revoker | { readonly [A in AuthType]?: Revoker };
 }
+
+/** A plugin's own revocation at the service (hooks.revoke); `context.credentials` holds the tokens to revoke. */
+export type Revoker = (context: ServiceContext) => Promise<void>;
 
 export interface Plugin<D extends PluginDefinition = PluginDefinition> {
   readonly definition: D;

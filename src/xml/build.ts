@@ -84,12 +84,35 @@ function writeResults(out: string[], answer: Answer, r: Results): void {
 
 /** An XML name a JSON key can be written as; other keys become <ENTRY key="…">. */
 const XML_NAME = /^(?!xml)[a-z_][\w.-]*$/i;
+/** What nori's own attributes say about an element (a null, bytes, an ENTRY's key): no `@name` of a result writes them. */
+const OWN_ATTRIBUTES: ReadonlySet<string> = new Set(['null', 'encoding', 'key']);
+
+type Scalar = string | number | boolean;
+const isScalar = (v: ResultValue): v is Scalar => typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean';
+
+/**
+ * An object's `@name` keys that are attributes (a name, a text, number or boolean, and not one of nori's own
+ * nor one `attrs` already has), and its `#text` if that is a text, number or boolean; everything else is content.
+ */
+function split(value: Readonly<Record<string, ResultValue>>, attrs: Attrs | undefined) {
+  let own: Record<string, string | number> | undefined;
+  let body: Scalar | undefined;
+  const content: [string, ResultValue][] = [];
+  for (const [k, v] of Object.entries(value)) {
+    const name = k.slice(1);
+    if (k.charCodeAt(0) === 0x40 && isScalar(v) && XML_NAME.test(name) && !OWN_ATTRIBUTES.has(name) && !(attrs && Object.hasOwn(attrs, name))) (own ??= {})[name] = typeof v === 'boolean' ? String(v) : v;
+    else if (k === '#text' && isScalar(v)) body = v;
+    else content.push([k, v]);
+  }
+  return { attrs: own ? { ...own, ...attrs } : attrs, body, content };
+}
 
 /**
  * A method's result as XML, by one rule (docs/plugins.md, "Results"): an object's keys become child elements
- * in their order (a key that is no XML name becomes <ENTRY key="…">), an array's items become <ITEM>s,
- * strings and numbers their text, booleans true/false, null an empty element with null="true", and bytes
- * base64 text with encoding="base64". Undefined values are left out.
+ * in their order (a key that is no XML name becomes <ENTRY key="…">), `@name` keys its attributes and `#text`
+ * its text (what the SDK's XML reader gives, written back as the service wrote it), an array's items become
+ * <ITEM>s, strings and numbers their text, booleans true/false, null an empty element with null="true", and
+ * bytes base64 text with encoding="base64". Undefined values are left out.
  */
 function writeJson(out: string[], name: string, attrs: Attrs | undefined, value: ResultValue): void {
   if (value === undefined) return;
@@ -97,8 +120,10 @@ function writeJson(out: string[], name: string, attrs: Attrs | undefined, value:
   else if (value instanceof Uint8Array) element(out, name, { ...attrs, encoding: 'base64' }, Buffer.from(value).toString('base64'));
   else if (Array.isArray(value)) element(out, name, attrs, (out) => { for (const item of value as ResultValue[]) writeJson(out, 'ITEM', undefined, item); });
   else if (typeof value === 'object') {
-    element(out, name, attrs, (out) => {
-      for (const [k, v] of Object.entries(value as unknown as Record<string, ResultValue>)) {
+    const parts = split(value as Readonly<Record<string, ResultValue>>, attrs);
+    element(out, name, parts.attrs, (out) => {
+      if (parts.body !== undefined && parts.body !== '') out.push(text(String(parts.body)));
+      for (const [k, v] of parts.content) {
         if (XML_NAME.test(k)) writeJson(out, k, undefined, v);
         else writeJson(out, 'ENTRY', { key: k }, v);
       }

@@ -177,7 +177,8 @@ export function startAuthorizationServer(options: AuthorizationServerOptions) {
       if (!q.get('state')) return back({ error: 'invalid_request', error_description: 'state is required' });
       if (!/^[A-Za-z0-9_-]{43}$/.test(q.get('code_challenge') ?? '')) return back({ error: 'invalid_request', error_description: 'code_challenge is required (PKCE)' });
       if (q.get('code_challenge_method') !== 'S256') return back({ error: 'invalid_request', error_description: 'code_challenge_method must be S256' });
-      if (scopes.length === 0) return back({ error: 'invalid_request', error_description: 'scope is required' });
+      // RFC 6749 §3.3: without a default scope, a request that names none fails "indicating an invalid scope".
+      if (scopes.length === 0) return back({ error: 'invalid_scope', error_description: 'scope is required' });
       const unknown = scopes.filter((s) => !options.scopes.includes(s));
       if (unknown.length) return back({ error: 'invalid_scope', error_description: `scope not allowed: ${unknown.join(' ')}` });
       if (denial !== undefined) {

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { authorizeHeadlessly, startOAuth2Provider } from './oauth2-provider.js';
-import { pkce } from './oauth2-server.js';
+import { authorizeCode, pkce } from './oauth2-server.js';
 import { JMS_ERROR, startRooxPeer, type ApiVersion, type Introspection, type PartnerMapping, type RooxPeer } from './roox.js';
 
 interface Repair { line: number; kind: 'trailing-comma' | 'missing-comma' | 'callout-marker'; before: string; after: string }
@@ -208,5 +208,29 @@ describe('RooX Federation WebAPI peer', () => {
     } finally {
       await op.close();
     }
+  });
+
+  it('plays the UIDM itself: no default scope (invalid_scope without one, RFC 6749 §3.3), the grant it is told, tokens the WebAPI accepts', async () => {
+    const client = { clientId: 'roox-rp', clientSecret: 'roox-rp-secret-0123456789abcdef0123', redirectUris: ['http://rp.test/callback'] };
+    peer = await startRooxPeer({ uidm: { client, customerId: '9165711402', grant: (asked) => asked.filter((s) => s !== 'profile') } });
+    const uidm = peer.uidm!;
+    assert.equal(uidm.authorizeUrl, `${peer.url}/sso/oauth2/authorize`);
+    const { verifier, challenge } = pkce();
+    const authorize = (scope?: string) => authorizeCode(`${uidm.authorizeUrl}?${new URLSearchParams({ client_id: client.clientId, redirect_uri: client.redirectUris[0]!, response_type: 'code', state: 's', code_challenge: challenge, code_challenge_method: 'S256', ...(scope === undefined ? {} : { scope }) })}`);
+    const none = new URL(await authorize()).searchParams;
+    assert.deepEqual([none.get('error'), none.get('error_description'), none.get('state')], ['invalid_scope', 'scope is required', 's']);
+    assert.equal(new URL(await authorize('openid federation')).searchParams.get('error'), 'invalid_scope');
+    uidm.denyNext();
+    assert.equal(new URL(await authorize('openid')).searchParams.get('error'), 'access_denied');
+    const code = new URL(await authorize('openid profile')).searchParams.get('code')!;
+    const basic = `Basic ${Buffer.from(`${client.clientId}:${client.clientSecret}`).toString('base64')}`;
+    const res = await fetch(uidm.tokenUrl, { method: 'POST', headers: { authorization: basic, 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: client.redirectUris[0]!, code_verifier: verifier }) });
+    const tokens = (await res.json()) as { access_token: string; scope: string; refresh_token: string };
+    assert.equal(tokens.scope, 'openid', 'granted as told, not as asked');
+    assert.ok(tokens.refresh_token);
+    const mappings = await get('/webapi-1.0/customers/@me/partnerMappings', tokens.access_token);
+    assert.equal(mappings.status, 200);
+    assert.deepEqual(((await mappings.json()) as PartnerMapping[]).map((m) => m.id), [839672, 834665]);
+    assert.equal((await get('/webapi-1.0/customers/@me', 'AQIC5wM2LYnot-issued')).status, 401);
   });
 });

@@ -8,10 +8,15 @@
  *
  * Errors are queued here rather than through the base's `inject`: a base fault has fixed headers, and each RooX
  * answer needs its own X-Context-Id. The base's `inject` stays available for resets, delays and garbage.
+ *
+ * The document says the token comes from the RooX UIDM and nothing of how. Tokens are either the peer's own,
+ * another server's (`introspect`, oidc-provider in tests), or those of the UIDM the peer can play itself
+ * (`uidm`): oauth2-server.ts at OpenAM's paths, which the plugin's defaults name, with no default scope.
  */
 import { randomBytes, randomInt } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { startPeer, type Peer, type PeerRequest, type PeerResponse } from './http-peer.js';
+import { startAuthorizationServer, type OAuthClient } from './oauth2-server.js';
 
 export type Maturity = 'stable' | 'experimental' | 'deprecated';
 /** Route names for `setMaturity`; the aliases are separate so a test can deprecate one path of a method. */
@@ -44,6 +49,13 @@ export interface RooxPeerOptions {
    * the token is valid when `active`, and `sub` is the customer id.
    */
   introspect?: (token: string) => Promise<Introspection>;
+  /**
+   * The UIDM's OAuth 2.0 server on the peer itself, at `/sso/oauth2/authorize` and `/sso/oauth2/access_token`: the
+   * authorization code grant with PKCE for `client`, the user being `customerId`. Scope is required and has no
+   * default (RFC 6749 §3.3: a request naming none fails with invalid_scope); only `scopes` (default openid and
+   * profile) may be asked. `grant` is what the token answer's `scope` grants of what was asked (default: all of it).
+   */
+  uidm?: { client: OAuthClient; customerId: string; scopes?: readonly string[]; grant?: (asked: readonly string[]) => readonly string[] };
   /** Default: the document's Customer (1000000000) and a bare customer 9165711402 (the document shows none). */
   customers?: Customer[];
   /** Default: the two mappings of the document's list example, both owned by 9165711402. */
@@ -73,6 +85,19 @@ export async function startRooxPeer(options: RooxPeerOptions = {}) {
   const mappings: PartnerMapping[] = structuredClone(options.mappings ?? fixture<PartnerMapping[]>('partner-mappings.json'));
   const maturity = new Map<RooxRoute, Maturity>();
   const queue: Queued[] = [];
+
+  const uidm = options.uidm;
+  const auth = uidm && startAuthorizationServer({
+    clients: [uidm.client],
+    accessTokenTtlSeconds: 3600,
+    rotateRefreshTokens: true,
+    scopes: uidm.scopes ?? ['openid', 'profile'],
+    scopeRequired: true,
+    offline: () => true,
+    tokenPrefix: 'AQIC5wM2LY',
+    shape: (i) => ({ access_token: i.accessToken, token_type: 'Bearer', expires_in: i.expiresIn, ...(i.refreshToken ? { refresh_token: i.refreshToken } : {}), scope: (uidm.grant?.(i.scopes) ?? i.scopes).join(' ') }),
+  });
+  const UIDM_PATHS = new Map<string, (req: PeerRequest) => PeerResponse>(auth ? [['/sso/oauth2/authorize', auth.authorize], ['/sso/oauth2/access_token', auth.token]] : []);
 
   const error = (status: number, err?: RooxError): Answer => ({ status, body: { error: err ?? { code: status, message: BASE_ERRORS.get(status) ?? 'Error' } } });
 
@@ -124,12 +149,16 @@ export async function startRooxPeer(options: RooxPeerOptions = {}) {
     const token = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')?.[1];
     if (!token) return undefined;
     const known = tokens.get(token);
-    if (known || !options.introspect) return known;
+    if (known) return known;
+    if (auth && uidm && auth.bearer(req.headers.authorization).ok) return uidm.customerId;
+    if (!options.introspect) return undefined;
     const seen = await options.introspect(token);
     return seen.active && seen.sub ? seen.sub : undefined;
   }
 
   async function route(req: PeerRequest): Promise<PeerResponse> {
+    const uidmStep = UIDM_PATHS.get(req.path);
+    if (uidmStep) return uidmStep(req);
     const prefix = `/${apiVersion}/`;
     let rest: string | undefined;
     try {
@@ -166,6 +195,8 @@ export async function startRooxPeer(options: RooxPeerOptions = {}) {
     ...base,
     /** The API root, e.g. http://127.0.0.1:port/webapi-1.0 */
     apiUrl: `${base.url}/${apiVersion}`,
+    /** The UIDM of `options.uidm` (its denyNext, grants, refusals), with its two URLs. */
+    uidm: auth && { ...auth, authorizeUrl: `${base.url}/sso/oauth2/authorize`, tokenUrl: `${base.url}/sso/oauth2/access_token` },
     /** A fresh Bearer token for this customer (shaped like the document's AQIC5wM2LY… token). */
     issueToken(customerId: string): string {
       const token = `AQIC5wM2LY${randomBytes(24).toString('base64url')}`;

@@ -97,6 +97,28 @@ describe('X API v2 peer', function () {
     assert.equal(unsigned.status, 401, 'a request_token call without oauth_callback is refused');
   });
 
+  it('invalidates an OAuth 1.0a token signed with it, as X documents POST /1.1/oauth/invalidate_token', async () => {
+    const invalidate = (token: OAuth.Token, path = '/1.1/oauth/invalidate_token') => fetch(`${x.url}${path}`, { method: 'POST', headers: { authorization: sign('POST', `${x.url}${path}`, token) } });
+    const forged = await invalidate({ key: alice.key, secret: 'not-its-secret' });
+    assert.equal(forged.status, 401);
+    assert.deepEqual(await forged.json(), { errors: [{ code: 32, message: 'Could not authenticate you.' }] });
+    assert.equal((await get('/2/users/me')).status, 200, 'a refused invalidation invalidates nothing');
+    const done = await invalidate(alice);
+    assert.equal(done.status, 200);
+    assert.deepEqual(await done.json(), { access_token: alice.key });
+    assert.deepEqual(x.oauth1.invalidated, [alice.key]);
+    assert.equal(x.oauth1.access.get(alice.key)!.revoked, true);
+    assert.equal((await get('/2/users/me')).status, 401, 'the token is dead');
+    const again = await invalidate(alice);
+    assert.equal(again.status, 401);
+    assert.deepEqual(await again.json(), { errors: [{ code: 89, message: 'Invalid or expired token.' }] });
+    // X's example calls the .json spelling; a GET is no invalidation.
+    const bob = x.oauth1.issue(consumer.key, '1002');
+    assert.equal((await fetch(`${x.url}/1.1/oauth/invalidate_token`, { headers: { authorization: sign('GET', `${x.url}/1.1/oauth/invalidate_token`, { key: bob.token, secret: bob.secret }) } })).status, 404);
+    assert.equal((await invalidate({ key: bob.token, secret: bob.secret }, '/1.1/oauth/invalidate_token.json')).status, 200);
+    assert.equal(x.oauth1.access.get(bob.token)!.revoked, true);
+  });
+
   it('accepts a bearer token from oidc-provider while it is active, and refuses it once revoked', async () => {
     const op = await startOAuth2Provider({ clientId: 'plugin', clientSecret: 'plugin-secret-0123456789abcdef0123', redirectUris: ['http://plugin.test/cb'] });
     const peer = await startXApi({ consumers: {}, introspect: op.introspect });

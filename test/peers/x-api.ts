@@ -4,7 +4,11 @@
  * OAuth 1.0a user context (the three-legged flow and HMAC-SHA1 verification of oauth1-provider.ts) and OAuth 2.0
  * bearer tokens checked through an introspection function (oidc-provider's, in tests). Endpoints: POST and
  * DELETE /2/tweets, GET /2/users/me, GET /2/users/:id/tweets with pagination, each answering X's bodies and
- * x-rate-limit-* headers; `rateLimitNext` makes the next calls 429 as X does when a window is spent.
+ * x-rate-limit-* headers; `rateLimitNext` makes the next calls 429 as X does when a window is spent. And v1.1's
+ * POST /1.1/oauth/invalidate_token (also as …/invalidate_token.json, as X's example calls it), which X documents as
+ * "user context with the access tokens that you would like to invalidate": a request signed with the token
+ * invalidates it and answers {"access_token": "<it>"}; the same token again answers 401 with error 89 "Invalid or
+ * expired token."; any other refusal of the signature is 401 with error 32, and invalidates nothing.
  */
 import { json, startPeer, type PeerRequest, type PeerResponse } from './http-peer.js';
 import { oauth1Flow, type OAuth1Problem, type Refusal } from './oauth1-provider.js';
@@ -172,9 +176,24 @@ export async function startXApi(options: XApiOptions) {
     return { spent, headers: { 'x-rate-limit-limit': String(limit), 'x-rate-limit-remaining': String(w.remaining), 'x-rate-limit-reset': String(w.reset) } };
   }
 
+  /** POST /1.1/oauth/invalidate_token: X's v1.1 error list, as its documentation shows it. */
+  function invalidateToken(req: PeerRequest): PeerResponse {
+    if (req.method !== 'POST') return json(404, { errors: [{ code: 34, message: 'Sorry, that page does not exist.' }] });
+    const v = flow.verifyAccess(req);
+    if (!v.ok) {
+      count(v);
+      return v.problem === 'token_rejected' ? json(401, { errors: [{ code: 89, message: 'Invalid or expired token.' }] }) : json(401, { errors: [{ code: 32, message: 'Could not authenticate you.' }] });
+    }
+    v.grant.revoked = true;
+    invalidated.push(v.oauth.oauth_token!);
+    return json(200, { access_token: v.oauth.oauth_token });
+  }
+  const invalidated: string[] = [];
+
   async function route(req: PeerRequest): Promise<PeerResponse> {
     const step = flow.endpoints.get(req.path);
     if (step) return step(req);
+    if (req.path === '/1.1/oauth/invalidate_token' || req.path === '/1.1/oauth/invalidate_token.json') return invalidateToken(req);
     const match = endpoints.map((e) => ({ e, m: e.method === req.method ? e.pattern.exec(req.path) : null })).find(({ m }) => m);
     if (!match) return problem(404, 'Not Found Error', `Unknown route ${req.method} ${req.path}`);
     const { e, m } = match;
@@ -204,6 +223,8 @@ export async function startXApi(options: XApiOptions) {
       access: flow.access,
       /** Why OAuth 1.0a requests were refused, by oauth_problem. */
       rejected,
+      /** Tokens invalidated at POST /1.1/oauth/invalidate_token, in order. */
+      invalidated,
     },
     /** The next `times` requests under `path` get X's 429, with both retry-after and x-rate-limit-reset. */
     rateLimitNext(times = 1, retryAfterSeconds = 60, path = '/2/'): void {

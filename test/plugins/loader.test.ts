@@ -32,11 +32,15 @@ describe('plugins: loading and checking', function () {
       [base, /implements PONG, which its definition does not declare/, { PING: async () => null, PONG: async () => null }],
       [{ ...base, authType: 'apikey', auth: { apikey: {} } }, /an apikey plugin needs a checkKey hook/],
       [{ ...base, settings: { url: { doc: 'x', type: 'url' } } }, /setting "url" must be upper case/],
+      [base, /hook revoke names auth type oauth1, which auth does not describe/, undefined, { revoke: { oauth1: async () => {} } }],
+      [base, /hook revoke.oauth2 must be a function/, undefined, { revoke: { oauth2: 'https://good.example/revoke' } }],
+      [base, /hook revoke must be a function/, undefined, { revoke: 'https://good.example/revoke' }],
     ];
     for (const [def, message, impl, hooks] of cases) {
       assert.throws(() => checkPlugin(build(def, impl, hooks)), (e: Error) => e instanceof PluginLoadError && message.test(e.message), String(message));
     }
     checkPlugin(build(base));
+    checkPlugin(build(base, undefined, { revoke: { oauth2: async () => {} } }));
   });
 
   it('refuses a folder without a plugin, a plugin named unlike its folder, and two plugins of one name, before the database opens', async () => {
