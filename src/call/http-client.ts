@@ -3,9 +3,8 @@
  * The one HTTP client CALL uses: undici with keep-alive connections reused across calls, a deadline per
  * request, and a cap on the response size. The only module that imports undici.
  */
-import { isIP } from 'node:net';
 import { Agent, request } from 'undici';
-import { guardedLookup, isPrivateAddress } from './targets.js';
+import { BlockedTarget, checkLiteralTarget, guardedLookup, type Resolver } from './targets.js';
 
 export interface OutgoingHttp {
   readonly method: string;
@@ -46,16 +45,21 @@ function classify(e: unknown): HttpFailure {
   return new HttpFailure('unreachable', code ? code.toLowerCase() : 'connection failed', { cause: e });
 }
 
-export function createHttpClient(options: { maxResponseBytes: number; connections?: number; blockPrivateTargets?: boolean }): HttpClient {
+export function createHttpClient(options: { maxResponseBytes: number; connections?: number; blockPrivateTargets?: boolean; resolve?: Resolver }): HttpClient {
   const block = options.blockPrivateTargets ?? false;
   // The lookup runs for every new connection, so a name that resolves to a private address later is caught too.
-  const agent = new Agent({ keepAliveTimeout: 30_000, keepAliveMaxTimeout: 600_000, connections: options.connections ?? 128, ...(block ? { connect: { lookup: guardedLookup } } : {}) });
+  const lookup = guardedLookup(options.resolve);
+  const agent = new Agent({ keepAliveTimeout: 30_000, keepAliveMaxTimeout: 600_000, connections: options.connections ?? 128, ...(block ? { connect: { lookup } } : {}) });
   return {
     async send(req, timeoutMs) {
       if (block) {
-        // An address written in the URL is connected to without any lookup.
-        const host = new URL(req.url).hostname.replace(/^\[|\]$/g, '');
-        if (isIP(host) && isPrivateAddress(host)) throw new HttpFailure('blocked', `${host} is a private or local address`);
+        try {
+          // An address written in the URL is connected to without any lookup.
+          checkLiteralTarget(req.url);
+        } catch (e) {
+          if (e instanceof BlockedTarget) throw new HttpFailure('blocked', e.message, { cause: e });
+          throw e;
+        }
       }
       const signal = AbortSignal.timeout(Math.max(1, timeoutMs));
       try {
