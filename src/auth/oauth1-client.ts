@@ -6,7 +6,8 @@
  */
 import { createHmac } from 'node:crypto';
 import OAuth from 'oauth-1.0a';
-import { ProviderError, type TokenSet } from './provider-error.js';
+import { HttpFailure, type HttpClient } from '../call/http-client.js';
+import { ProviderError, sendFailure, type TokenSet } from './provider-error.js';
 
 export interface OAuth1Endpoints {
   readonly consumerKey: string;
@@ -15,6 +16,8 @@ export interface OAuth1Endpoints {
   readonly authorizeUrl: string;
   readonly accessTokenUrl: string;
   readonly timeoutMs: number;
+  /** nori's HTTP client: its connections check the address they connect to. */
+  readonly http: HttpClient;
 }
 
 export interface SignableRequest {
@@ -46,19 +49,16 @@ export function authorizationHeader(
 }
 
 async function post(ep: OAuth1Endpoints, url: string, step: string, token: { key: string; secret: string } | undefined, extra: Record<string, string>): Promise<URLSearchParams> {
-  let res: Response;
+  let res;
   try {
-    res = await fetch(url, {
-      method: 'POST',
-      headers: { authorization: authorizationHeader(ep, { method: 'POST', url }, token, extra), accept: 'application/x-www-form-urlencoded' },
-      redirect: 'manual',
-      signal: AbortSignal.timeout(ep.timeoutMs),
-    });
+    // undici never follows a redirect: a 3xx is a refusal like any other status.
+    res = await ep.http.send({ method: 'POST', url, headers: { authorization: authorizationHeader(ep, { method: 'POST', url }, token, extra), accept: 'application/x-www-form-urlencoded' } }, ep.timeoutMs);
   } catch (e) {
-    throw new ProviderError(step, { error: (e as Error).name === 'TimeoutError' ? 'timeout' : 'unreachable', cause: e });
+    if (e instanceof HttpFailure) throw sendFailure(step, e);
+    throw e;
   }
-  const body = new URLSearchParams((await res.text()).slice(0, 10_000));
-  if (!res.ok) throw new ProviderError(step, { status: res.status, error: body.get('oauth_problem') ?? body.get('error') ?? 'rejected' });
+  const body = new URLSearchParams(res.body.toString('utf8').slice(0, 10_000));
+  if (res.status < 200 || res.status >= 300) throw new ProviderError(step, { status: res.status, error: body.get('oauth_problem') ?? body.get('error') ?? 'rejected' });
   return body;
 }
 

@@ -3,6 +3,7 @@
  * What nori keeps of a provider's answer when a flow step fails: the step, the HTTP status, the OAuth error
  * code and description. Never the request, its tokens or its secrets.
  */
+import type { HttpFailure } from '../call/http-client.js';
 
 export interface TokenSet {
   readonly accessToken: string;
@@ -33,4 +34,10 @@ export class ProviderError extends Error {
   get isGrantRejected(): boolean {
     return this.error === 'invalid_grant';
   }
+}
+
+/** A request nori's HTTP client could not complete: refused target, timeout, no connection, too large. */
+export function sendFailure(step: string, e: HttpFailure): ProviderError {
+  if (e.kind === 'blocked') return new ProviderError(step, { error: 'blocked_target', description: e.reason, cause: e });
+  return new ProviderError(step, { error: e.kind === 'timeout' ? 'timeout' : e.kind === 'too_large' ? 'too_large' : 'unreachable', cause: e });
 }

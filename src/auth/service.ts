@@ -11,7 +11,8 @@ import { failed, type Outcome } from '../outcome.js';
 import type { Principal } from '../principal.js';
 import { readSecrets, type Row } from '../store/elements.js';
 import type { Keyring } from '../store/secrets.js';
-import { BlockedTarget, checkTarget } from '../call/targets.js';
+import type { HttpClient } from '../call/http-client.js';
+import { BlockedTarget, checkTarget, type Resolver } from '../call/targets.js';
 import { claimPendingFlow, newState, savePendingFlow } from './pending-flows.js';
 import { ProviderError, type TokenSet } from './provider-error.js';
 import { isAllowedReturnUrl } from './return-urls.js';
@@ -85,8 +86,13 @@ export type PluginRevoker = (api: ApiSettings, account: { id: number; login: str
 /** Runs a CALL kept across a consent page again, at its callback (call/service.ts). */
 export type ConsentResumer = (flow: { id: number; accountId: number }) => Promise<{ kind: 'granted' } | { kind: 'refused' | 'unavailable'; reason: string }>;
 
-export function createAuthService(deps: { knex: Knex; keyring: Keyring; logger: Logger; config: AuthConfig; loadApi: ApiLoader; checkKey: KeyChecker; revokeWithPlugin: PluginRevoker; resumeConsent: ConsentResumer }): AuthService {
-  const { knex, keyring, logger, config, loadApi } = deps;
+/**
+ * `http`: nori's HTTP client, which every provider request goes through (or connects under, for simple-oauth2):
+ * with private targets refused, each connection checks the address it connects to. `resolve`: the resolver of
+ * that guard, which the early check at AUTHORIZE uses too.
+ */
+export function createAuthService(deps: { knex: Knex; keyring: Keyring; logger: Logger; config: AuthConfig; http: HttpClient; resolve?: Resolver | undefined; loadApi: ApiLoader; checkKey: KeyChecker; revokeWithPlugin: PluginRevoker; resumeConsent: ConsentResumer }): AuthService {
+  const { knex, keyring, logger, config, loadApi, http } = deps;
   const callbackBase = `${config.publicUrl.replace(/\/$/, '')}/oauth/callback`;
 
   const tokenColumns = (t: TokenSet) => ({
@@ -98,13 +104,17 @@ export function createAuthService(deps: { knex: Knex; keyring: Keyring; logger: 
     ...(t.scope !== undefined ? { granted_scopes: t.scope.slice(0, 1024) } : {}),
   });
 
-  /** The endpoints a step will reach, checked first when private targets are refused. */
-  async function reach(step: string, ...urls: (string | null)[]): Promise<void> {
+  /**
+   * Before a flow begins, the endpoints it will send to are checked by name when private targets are refused, so
+   * no user is sent to the provider for a flow that cannot finish. Not the guard: the name may resolve elsewhere
+   * by the time of the callback (DNS rebinding), and the connection checks the address it then connects to.
+   */
+  async function precheck(step: string, ...urls: (string | null)[]): Promise<void> {
     if (!config.blockPrivateTargets) return;
     for (const url of urls) {
       if (!url) continue;
       try {
-        await checkTarget(url);
+        await checkTarget(url, deps.resolve);
       } catch (e) {
         throw new ProviderError(step, { error: e instanceof BlockedTarget ? 'blocked_target' : 'unreachable', description: e instanceof BlockedTarget ? e.message : undefined, cause: e });
       }
@@ -134,8 +144,9 @@ export function createAuthService(deps: { knex: Knex; keyring: Keyring; logger: 
     const callbackUrl = api.authType === 'oauth1' ? `${callbackBase}?state=${flowState}` : callbackBase;
     let started;
     try {
-      await reach('request token', api.authType === 'oauth1' ? api.requestTokenUrl : null);
-      started = await strategy.start(api, { state: flowState, callbackUrl });
+      await precheck('request token', api.authType === 'oauth1' ? api.requestTokenUrl : null);
+      await precheck('token exchange', api.tokenUrl);
+      started = await strategy.start(api, http, { state: flowState, callbackUrl });
     } catch (e) {
       if (e instanceof ProviderError) return failed(providerFailure(e, api.name), String(id));
       throw e;
@@ -236,8 +247,7 @@ export function createAuthService(deps: { knex: Knex; keyring: Keyring; logger: 
     let tokens: TokenSet;
     try {
       const callbackUrl = api.authType === 'oauth1' ? `${callbackBase}?state=${state}` : callbackBase;
-      await reach('token exchange', api.tokenUrl);
-      tokens = await strategy.finish(api, { query, callbackUrl, secret: flow.secret });
+      tokens = await strategy.finish(api, http, { query, callbackUrl, secret: flow.secret });
     } catch (e) {
       if (!(e instanceof ProviderError)) throw e;
       logger.warn({ account: flow.accountId, api: api.name, step: e.step, status: e.status, error: e.error }, 'authorization failed at the provider');
@@ -269,8 +279,7 @@ export function createAuthService(deps: { knex: Knex; keyring: Keyring; logger: 
     const strategy = redirectStrategy(STRATEGIES.get(api.authType));
     if (!strategy?.revoke || !api.revokeUrl) return undefined;
     try {
-      await reach('revocation', api.revokeUrl);
-      await strategy.revoke(api, { accessToken: TOKEN ?? null, refreshToken: REFRESH_TOKEN ?? null });
+      await strategy.revoke(api, http, { accessToken: TOKEN ?? null, refreshToken: REFRESH_TOKEN ?? null });
       return 'tokens revoked at the service';
     } catch (e) {
       const reason = e instanceof ProviderError ? e.message : 'unexpected error';
@@ -288,8 +297,7 @@ export function createAuthService(deps: { knex: Knex; keyring: Keyring; logger: 
     if (!strategy?.refresh || !refreshToken) return undefined;
     return async () => {
       try {
-        await reach('refresh', api.tokenUrl);
-        return (await strategy.refresh!(api, refreshToken)).accessToken;
+        return (await strategy.refresh!(api, http, refreshToken)).accessToken;
       } catch (e) {
         if (!(e instanceof ProviderError)) throw e;
         logger.info({ api: api.name, reason: e.message }, 'no fresh token for the revocation');
@@ -339,8 +347,7 @@ export function createAuthService(deps: { knex: Knex; keyring: Keyring; logger: 
         return failure('REFRESH_REJECTED', { id: accountId, reason: 'no refresh token' });
       }
       try {
-        await reach('refresh', api.tokenUrl);
-        const fresh = await strategy.refresh(api, secrets.REFRESH_TOKEN);
+        const fresh = await strategy.refresh(api, http, secrets.REFRESH_TOKEN);
         // Access and (rotated) refresh token are written in one UPDATE, under the lock.
         await trx('webaccount').update(tokenColumns(fresh)).where('id', accountId);
         return { accessToken: fresh.accessToken, tokenSecret: null };

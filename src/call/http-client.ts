@@ -1,10 +1,12 @@
 /**
  * @module call/http-client
- * The one HTTP client CALL uses: undici with keep-alive connections reused across calls, a deadline per
- * request, and a cap on the response size. The only module that imports undici.
+ * The one HTTP client nori sends with (CALL, key checks, OAuth 1.0a, RFC 7009 revocation): undici with
+ * keep-alive connections reused across calls, a deadline per request, a cap on the response size, and, when
+ * private targets are refused, a guarded lookup on every connection. simple-oauth2 opens its own connections:
+ * it takes `connectionOptions` so the same guard holds for them. The only module that imports undici.
  */
 import { Agent, request } from 'undici';
-import { BlockedTarget, checkLiteralTarget, guardedLookup, type Resolver } from './targets.js';
+import { BlockedTarget, checkLiteralTarget, guardedLookup, type ConnectLookup, type Resolver } from './targets.js';
 
 export interface OutgoingHttp {
   readonly method: string;
@@ -30,6 +32,12 @@ export class HttpFailure extends Error {
 
 export interface HttpClient {
   send(req: OutgoingHttp, timeoutMs: number): Promise<IncomingHttp>;
+  /**
+   * What a library that opens its own connections must be given to be held to the same rule: the guarded
+   * lookup when private targets are refused (nothing otherwise). Throws HttpFailure('blocked') for a URL whose
+   * host is a refused address, which a connection would reach without any lookup.
+   */
+  connectionOptions(url: string): { lookup?: ConnectLookup };
   close(): Promise<void>;
 }
 
@@ -50,17 +58,23 @@ export function createHttpClient(options: { maxResponseBytes: number; connection
   // The lookup runs for every new connection, so a name that resolves to a private address later is caught too.
   const lookup = guardedLookup(options.resolve);
   const agent = new Agent({ keepAliveTimeout: 30_000, keepAliveMaxTimeout: 600_000, connections: options.connections ?? 128, ...(block ? { connect: { lookup } } : {}) });
+  // An address written in the URL is connected to without any lookup: it is checked before.
+  const checkLiteral = (url: string) => {
+    if (!block) return;
+    try {
+      checkLiteralTarget(url);
+    } catch (e) {
+      if (e instanceof BlockedTarget) throw new HttpFailure('blocked', e.message, { cause: e });
+      throw e;
+    }
+  };
   return {
+    connectionOptions(url) {
+      checkLiteral(url);
+      return block ? { lookup } : {};
+    },
     async send(req, timeoutMs) {
-      if (block) {
-        try {
-          // An address written in the URL is connected to without any lookup.
-          checkLiteralTarget(req.url);
-        } catch (e) {
-          if (e instanceof BlockedTarget) throw new HttpFailure('blocked', e.message, { cause: e });
-          throw e;
-        }
-      }
+      checkLiteral(req.url);
       const signal = AbortSignal.timeout(Math.max(1, timeoutMs));
       try {
         const res = await request(req.url, {
