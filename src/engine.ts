@@ -11,6 +11,7 @@ import { createAuthService, type AuthConfig, type CallbackResult, type ConsentRe
 import { runBatch, type Item } from './batch.js';
 import { DEFAULT_BUDGET, RequestBudget, type BudgetConfig } from './budget.js';
 import { createLogger } from './log.js';
+import { scrubbedLogs } from './scrub.js';
 import { createHttpClient } from './call/http-client.js';
 import type { Resolver } from './call/targets.js';
 import type { CallConfig } from './call/request.js';
@@ -198,8 +199,10 @@ async function startEngine(options: EngineOptions, opened: (() => Promise<void>)
   const checkKey: KeyChecker = (...args) => calls.checkKey(...args);
   const revokeWithPlugin: PluginRevoker = (...args) => calls.revokeWithPlugin(...args);
   const resumeConsent: ConsentResumer = (flow) => calls.resumeConsent(flow);
-  const auth = createAuthService({ knex, keyring, logger, config: authConfig, http, resolve: options.resolve, loadApi, checkKey, revokeWithPlugin, resumeConsent });
-  const calls = createCallService({ knex, keyring, logger, auth, authConfig, loadApi, http, config: callConfig });
+  // The services that handle provider text log only through a scrubber (src/scrub.ts).
+  const logs = scrubbedLogs(logger);
+  const auth = createAuthService({ knex, keyring, logs, config: authConfig, http, resolve: options.resolve, loadApi, checkKey, revokeWithPlugin, resumeConsent });
+  const calls = createCallService({ knex, keyring, logs, auth, authConfig, loadApi, http, config: callConfig });
   if (options.migrate ?? true) await syncWebapis(knex, keyring, plugins, options.webapis ?? {}, logger);
   const deps = { knex, keyring, logger, auth, calls, plugins, changed: changes.changed, statementTimeouts: database.kind === 'postgres' };
   const budgetConfig: BudgetConfig = { ...DEFAULT_BUDGET, ...options.budget };

@@ -8,6 +8,7 @@ import { exchangeCode, authorizationUrl, refreshTokens, revokeTokens, type OAuth
 import { exchangeVerifier, requestTemporaryCredentials, userAuthorizationUrl } from './oauth1-client.js';
 import type { HttpClient } from '../call/http-client.js';
 import type { ApiSettings } from '../plugins/apis.js';
+import { safe } from '../scrub.js';
 import { ProviderError, type TokenSet } from './provider-error.js';
 
 export type { ApiSettings };
@@ -67,7 +68,7 @@ const OAUTH2: RedirectStrategy = {
   },
   async finish(api, http, { query, callbackUrl, secret }) {
     const code = query.get('code');
-    if (!code) throw new ProviderError('callback', { error: 'missing_code' });
+    if (!code) throw new ProviderError('callback', { error: safe`missing_code` });
     return exchangeCode(oauth2(api, http), { code, redirectUri: callbackUrl, codeVerifier: secret });
   },
   refresh: (api, http, refreshToken) => refreshTokens(oauth2(api, http), refreshToken),
@@ -84,7 +85,7 @@ const OAUTH1: RedirectStrategy = {
   async finish(api, http, { query, secret }) {
     const token = query.get('oauth_token');
     const verifier = query.get('oauth_verifier');
-    if (!token || !verifier) throw new ProviderError('callback', { error: 'missing_verifier' });
+    if (!token || !verifier) throw new ProviderError('callback', { error: safe`missing_verifier` });
     return exchangeVerifier(oauth1(api, http), { token, tokenSecret: secret, verifier });
   },
 };

@@ -6,6 +6,7 @@
  * it takes `connectionOptions` so the same guard holds for them. The only module that imports undici.
  */
 import { Agent, request } from 'undici';
+import { ours, safe, type Scrubbed } from '../scrub.js';
 import { BlockedTarget, checkLiteralTarget, guardedLookup, type ConnectLookup, type Resolver } from './targets.js';
 
 export interface OutgoingHttp {
@@ -25,7 +26,8 @@ export interface IncomingHttp {
 /** Why no answer came: the CALL's error code is chosen from this. */
 export class HttpFailure extends Error {
   override name = 'HttpFailure';
-  constructor(readonly kind: 'timeout' | 'unreachable' | 'too_large' | 'blocked', readonly reason: string, options?: { cause?: unknown }) {
+  /** `reason`: nori's own words (a system error code, the refused host and address), never the service's. */
+  constructor(readonly kind: 'timeout' | 'unreachable' | 'too_large' | 'blocked', readonly reason: Scrubbed, options?: { cause?: unknown }) {
     super(reason, options);
   }
 }
@@ -47,10 +49,11 @@ function classify(e: unknown): HttpFailure {
   if (e instanceof HttpFailure) return e;
   const err = e as { name?: string; code?: string; cause?: { code?: string }; message?: string };
   const code = err.code ?? err.cause?.code ?? '';
-  if (code === 'ERR_NORI_BLOCKED_TARGET') return new HttpFailure('blocked', (err.cause as { message?: string } | undefined)?.message ?? err.message ?? 'a private address', { cause: e });
-  if (err.name === 'TimeoutError' || err.name === 'AbortError' || TIMEOUT_CODES.has(code)) return new HttpFailure('timeout', 'timeout', { cause: e });
+  // The guard's message names the host and the address it resolved to.
+  if (code === 'ERR_NORI_BLOCKED_TARGET') return new HttpFailure('blocked', ours((err.cause as { message?: string } | undefined)?.message ?? err.message ?? 'a private address'), { cause: e });
+  if (err.name === 'TimeoutError' || err.name === 'AbortError' || TIMEOUT_CODES.has(code)) return new HttpFailure('timeout', safe`timeout`, { cause: e });
   // Only the code: a message could quote the URL, and URLs may carry keys (Bayard's url_key).
-  return new HttpFailure('unreachable', code ? code.toLowerCase() : 'connection failed', { cause: e });
+  return new HttpFailure('unreachable', code ? ours(code.toLowerCase()) : safe`connection failed`, { cause: e });
 }
 
 export function createHttpClient(options: { maxResponseBytes: number; connections?: number; blockPrivateTargets?: boolean; resolve?: Resolver }): HttpClient {
@@ -64,7 +67,7 @@ export function createHttpClient(options: { maxResponseBytes: number; connection
     try {
       checkLiteralTarget(url);
     } catch (e) {
-      if (e instanceof BlockedTarget) throw new HttpFailure('blocked', e.message, { cause: e });
+      if (e instanceof BlockedTarget) throw new HttpFailure('blocked', ours(e.message), { cause: e });
       throw e;
     }
   };
@@ -93,7 +96,7 @@ export function createHttpClient(options: { maxResponseBytes: number; connection
           size += (chunk as Buffer).length;
           if (size > options.maxResponseBytes) {
             res.body.destroy();
-            throw new HttpFailure('too_large', `the answer is larger than ${options.maxResponseBytes} bytes`);
+            throw new HttpFailure('too_large', safe`the answer is larger than ${options.maxResponseBytes} bytes`);
           }
           chunks.push(chunk as Buffer);
         }
