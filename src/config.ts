@@ -73,7 +73,7 @@ export const ENV_VARS = {
   NORI_CALL_MAX_ATTEMPTS: 'Most attempts of one service request (429 always, timeouts and 5xx only for idempotent methods). Default: 4.',
   NORI_CALL_BUDGET_MS: 'Most time one service request may take, retries and waits included. Default: 30000.',
   NORI_CALL_MAX_RESPONSE_BYTES: 'Largest answer read from a service. Default: 33554432.',
-  NORI_BLOCK_PRIVATE_TARGETS: 'true refuses services (CALL, OAuth endpoints) at private, local or link-local addresses, against server-side request forgery. Default: false.',
+  NORI_BLOCK_PRIVATE_TARGETS: 'true refuses every service address that is not public unicast (private, loopback, link-local, reserved, and the IPv6 forms carrying such an IPv4 address), checked at each connection of CALL, key checks and every OAuth request, against server-side request forgery. Default: false.',
 } as const;
 
 /** WEBAPI fields a deployment may set per plugin from the environment: NORI_WEBAPI_<PLUGIN>_<FIELD>. */

@@ -11,7 +11,9 @@ import { createAuthService, type AuthConfig, type BrowserOptions, type CallbackR
 import { runBatch, type Item } from './batch.js';
 import { DEFAULT_BUDGET, RequestBudget, type BudgetConfig } from './budget.js';
 import { createLogger } from './log.js';
+import { scrubbedLogs } from './scrub.js';
 import { createHttpClient } from './call/http-client.js';
+import type { Resolver } from './call/targets.js';
 import type { CallConfig } from './call/request.js';
 import { createCallService } from './call/service.js';
 import { createApiLoader } from './plugins/apis.js';
@@ -59,6 +61,12 @@ export interface EngineOptions {
   readonly budget?: Partial<BudgetConfig>;
   /** Run migrations on start. Default true. */
   readonly migrate?: boolean;
+  /**
+   * The resolver the private-target guard uses (NORI_BLOCK_PRIVATE_TARGETS) for every connection nori opens and
+   * for the early check of AUTHORIZE. Default: the system's dns.lookup. For split-horizon DNS, or a test standing
+   * in for a rebinding DNS server.
+   */
+  readonly resolve?: Resolver;
   readonly logger?: Logger;
 }
 
@@ -202,14 +210,16 @@ async function startEngine(options: EngineOptions, opened: (() => Promise<void>)
   opened.push(() => changes.close());
   const keyCache = changes.cache<LiveKey>('nori_api_keys');
   const loadApi = createApiLoader({ keyring, registry: plugins, timeoutMs: authConfig.providerTimeoutMs, cache: changes.cache('webapi') });
-  const http = createHttpClient({ maxResponseBytes: callConfig.maxResponseBytes, blockPrivateTargets: callConfig.blockPrivateTargets ?? false });
+  const http = createHttpClient({ maxResponseBytes: callConfig.maxResponseBytes, blockPrivateTargets: (callConfig.blockPrivateTargets || authConfig.blockPrivateTargets) ?? false, ...(options.resolve ? { resolve: options.resolve } : {}) });
   opened.push(() => http.close());
   // AUTHORIZE of an API key asks the plugin through CALL's machinery; the two services need each other.
   const checkKey: KeyChecker = (...args) => calls.checkKey(...args);
   const revokeWithPlugin: PluginRevoker = (...args) => calls.revokeWithPlugin(...args);
   const resumeConsent: ConsentResumer = (flow) => calls.resumeConsent(flow);
-  const auth = createAuthService({ knex, keyring, logger, config: authConfig, loadApi, checkKey, revokeWithPlugin, resumeConsent });
-  const calls = createCallService({ knex, keyring, logger, auth, authConfig, loadApi, http, config: callConfig });
+  // The services that handle provider text log only through a scrubber (src/scrub.ts).
+  const logs = scrubbedLogs(logger);
+  const auth = createAuthService({ knex, keyring, logs, config: authConfig, http, resolve: options.resolve, loadApi, checkKey, revokeWithPlugin, resumeConsent });
+  const calls = createCallService({ knex, keyring, logs, auth, authConfig, loadApi, http, config: callConfig });
   if (options.migrate ?? true) await syncWebapis(knex, keyring, plugins, options.webapis ?? {}, logger);
   const deps = { knex, keyring, logger, auth, calls, plugins, changed: changes.changed, statementTimeouts: database.kind === 'postgres' };
   const budgetConfig: BudgetConfig = { ...DEFAULT_BUDGET, ...options.budget };

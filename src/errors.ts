@@ -4,6 +4,7 @@
  * refuses a whole request, and a message template. Codes are stable and never reused; docs/errors.md is
  * generated from this table and a test keeps the two in step.
  */
+import type { Scrubbed } from './scrub.js';
 
 /** 0 = success, 1 = error, 2 = the user must act first (a consent page), 3 = security (permission) error. */
 export type MsgType = 0 | 1 | 2 | 3;
@@ -147,6 +148,22 @@ export const MESSAGES = {
 export type MessageCode = keyof typeof MESSAGES;
 export type Params = Readonly<Record<string, string | number>>;
 
+/**
+ * The parameters of a code that carry a provider's own text (its error code, its message, a plugin's reason):
+ * they must have gone through a scrubber (src/scrub.ts), so a secret the provider echoed never reaches the
+ * MESSAGE. Raw text there does not compile.
+ */
+interface ProviderTextParams {
+  PROVIDER_ERROR: 'error';
+  REFRESH_REJECTED: 'reason';
+  KEY_REJECTED: 'reason';
+  SERVICE_ERROR: 'error' | 'detail';
+  SERVICE_BAD_RESPONSE: 'reason';
+}
+
+/** A code's parameters: {@link Params}, with its provider-text parameters {@link Scrubbed}. */
+export type ParamsFor<C extends MessageCode> = C extends keyof ProviderTextParams ? Params & { readonly [K in ProviderTextParams[C]]: Scrubbed } : Params;
+
 /** A failure as data: what a handler returns, what the batch runner turns into a MESSAGE. */
 export interface Failure {
   readonly code: MessageCode;
@@ -155,7 +172,7 @@ export interface Failure {
   readonly column?: number | undefined;
 }
 
-export function failure(code: MessageCode, params: Params = {}, at?: { line: number; column: number }): Failure {
+export function failure<C extends MessageCode>(code: C, params: ParamsFor<C> = {} as ParamsFor<C>, at?: { line: number; column: number }): Failure {
   return at ? { code, params, line: at.line, column: at.column } : { code, params };
 }
 

@@ -7,9 +7,16 @@ import type { ElementDef } from '../schemas/types.js';
 import type { Verb } from './commands.js';
 import type { Failure } from './errors.js';
 import type { Security } from './principal.js';
+import type { Scrubbed } from './scrub.js';
 import type { TransitionRecord } from './auth/transitions.js';
 import type { ResultValue } from './sdk/types.js';
 import type { Row } from './store/elements.js';
+
+/**
+ * Extra attributes of a MESSAGE or a CALL result: the service's status, error and message, support ids, a URL.
+ * Scrubbed, since most of them are a provider's text and the caller may not be the account's owner.
+ */
+export type Attributes = Readonly<Record<string, Scrubbed>>;
 
 export interface Results {
   readonly kind: 'results';
@@ -38,7 +45,7 @@ export interface Done {
   /** Rows a WHERE read to find them: they count against the request's rows budget. */
   readonly read?: number;
   /** Extra attributes of the MESSAGE, e.g. the URL AUTHORIZE sends the browser to. */
-  readonly attributes?: Readonly<Record<string, string>>;
+  readonly attributes?: Attributes;
 }
 
 export interface Failed {
@@ -46,7 +53,7 @@ export interface Failed {
   readonly failure: Failure;
   readonly elementID?: string | undefined;
   /** Extra attributes of the MESSAGE: the service's status and error, support ids. */
-  readonly attributes?: Readonly<Record<string, string>> | undefined;
+  readonly attributes?: Attributes | undefined;
   /** What the command wrote stays (e.g. the transition that records why a key was refused). */
   readonly commit?: boolean;
 }
@@ -57,8 +64,8 @@ export interface CallAnswer {
   readonly method: string;
   readonly result: { readonly value: ResultValue } | { readonly failure: Failure };
   /** Attributes of the result or of its MESSAGE (support ids, the service's status). */
-  readonly attributes: Readonly<Record<string, string>>;
-  readonly warnings: readonly { readonly code: string; readonly message: string }[];
+  readonly attributes: Attributes;
+  readonly warnings: readonly { readonly code: Scrubbed; readonly message: Scrubbed }[];
 }
 
 export interface Called {
@@ -75,4 +82,4 @@ export interface Answer {
   readonly outcome: Outcome;
 }
 
-export const failed = (failure: Failure, elementID?: string, attributes?: Readonly<Record<string, string>>): Failed => ({ kind: 'failed', failure, elementID, attributes });
+export const failed = (failure: Failure, elementID?: string, attributes?: Attributes): Failed => ({ kind: 'failed', failure, elementID, attributes });

@@ -6,7 +6,9 @@
  */
 import { createHmac } from 'node:crypto';
 import OAuth from 'oauth-1.0a';
-import { ProviderError, type TokenSet } from './provider-error.js';
+import { HttpFailure, type HttpClient } from '../call/http-client.js';
+import { clip, safe, scrubberFor, type Scrubber } from '../scrub.js';
+import { ProviderError, sendFailure, type FlowStep, type TokenSet } from './provider-error.js';
 
 export interface OAuth1Endpoints {
   readonly consumerKey: string;
@@ -15,6 +17,8 @@ export interface OAuth1Endpoints {
   readonly authorizeUrl: string;
   readonly accessTokenUrl: string;
   readonly timeoutMs: number;
+  /** nori's HTTP client: its connections check the address they connect to. */
+  readonly http: HttpClient;
 }
 
 export interface SignableRequest {
@@ -45,20 +49,22 @@ export function authorizationHeader(
   return oauth.toHeader({ ...signed, ...extra } as OAuth.Authorization).Authorization;
 }
 
-async function post(ep: OAuth1Endpoints, url: string, step: string, token: { key: string; secret: string } | undefined, extra: Record<string, string>): Promise<URLSearchParams> {
-  let res: Response;
+async function post(ep: OAuth1Endpoints, url: string, step: FlowStep, token: { key: string; secret: string } | undefined, extra: Record<string, string>): Promise<URLSearchParams> {
+  // HMAC-SHA1 sends no secret, but a provider echoing its request is scrubbed of every one this step knows.
+  const scrubber: Scrubber = scrubberFor({ values: [ep.consumerSecret, token?.secret, extra.oauth_verifier] });
+  let res;
   try {
-    res = await fetch(url, {
-      method: 'POST',
-      headers: { authorization: authorizationHeader(ep, { method: 'POST', url }, token, extra), accept: 'application/x-www-form-urlencoded' },
-      redirect: 'manual',
-      signal: AbortSignal.timeout(ep.timeoutMs),
-    });
+    // undici never follows a redirect: a 3xx is a refusal like any other status.
+    res = await ep.http.send({ method: 'POST', url, headers: { authorization: authorizationHeader(ep, { method: 'POST', url }, token, extra), accept: 'application/x-www-form-urlencoded' } }, ep.timeoutMs);
   } catch (e) {
-    throw new ProviderError(step, { error: (e as Error).name === 'TimeoutError' ? 'timeout' : 'unreachable', cause: e });
+    if (e instanceof HttpFailure) throw sendFailure(step, e, scrubber);
+    throw e;
   }
-  const body = new URLSearchParams((await res.text()).slice(0, 10_000));
-  if (!res.ok) throw new ProviderError(step, { status: res.status, error: body.get('oauth_problem') ?? body.get('error') ?? 'rejected' });
+  const body = new URLSearchParams(res.body.toString('utf8').slice(0, 10_000));
+  if (res.status < 200 || res.status >= 300) {
+    const problem = body.get('oauth_problem') ?? body.get('error');
+    throw new ProviderError(step, { status: res.status, error: problem !== null ? clip(scrubber.scrub(problem), 200) : safe`rejected` });
+  }
   return body;
 }
 
@@ -67,8 +73,8 @@ export async function requestTemporaryCredentials(ep: OAuth1Endpoints, callbackU
   const body = await post(ep, ep.requestTokenUrl, 'request token', undefined, { oauth_callback: callbackUrl });
   const token = body.get('oauth_token');
   const tokenSecret = body.get('oauth_token_secret');
-  if (body.get('oauth_callback_confirmed') !== 'true') throw new ProviderError('request token', { error: 'callback_not_confirmed' });
-  if (!token || tokenSecret === null) throw new ProviderError('request token', { error: 'malformed_response' });
+  if (body.get('oauth_callback_confirmed') !== 'true') throw new ProviderError('request token', { error: safe`callback_not_confirmed` });
+  if (!token || tokenSecret === null) throw new ProviderError('request token', { error: safe`malformed_response` });
   return { token, tokenSecret };
 }
 
@@ -83,6 +89,6 @@ export async function exchangeVerifier(ep: OAuth1Endpoints, p: { token: string; 
   const body = await post(ep, ep.accessTokenUrl, 'access token', { key: p.token, secret: p.tokenSecret }, { oauth_verifier: p.verifier });
   const token = body.get('oauth_token');
   const tokenSecret = body.get('oauth_token_secret');
-  if (!token || tokenSecret === null) throw new ProviderError('access token', { error: 'malformed_response' });
+  if (!token || tokenSecret === null) throw new ProviderError('access token', { error: safe`malformed_response` });
   return { accessToken: token, tokenSecret };
 }

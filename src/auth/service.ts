@@ -5,17 +5,18 @@
  * PostgreSQL), REVOKE reaches the provider too.
  */
 import type { Knex } from 'knex';
-import type { Logger } from 'pino';
 import { WEBACCOUNT } from '../../schemas/index.js';
 import { failure, MESSAGES, type Failure, type MessageCode } from '../errors.js';
-import { failed, type Outcome } from '../outcome.js';
+import { failed, type Attributes, type Outcome } from '../outcome.js';
 import type { Principal } from '../principal.js';
 import { readSecrets, type Row } from '../store/elements.js';
 import type { Keyring } from '../store/secrets.js';
-import { BlockedTarget, checkTarget } from '../call/targets.js';
+import type { HttpClient } from '../call/http-client.js';
+import { BlockedTarget, checkTarget, type Resolver } from '../call/targets.js';
 import { bindingCookie, bindingValues, hashBinding, newBinding } from './browser-binding.js';
 import { claimPendingFlow, followStartLink, newStartLink, newState, savePendingFlow } from './pending-flows.js';
-import { ProviderError, type TokenSet } from './provider-error.js';
+import { clip, ours, safe, scrubberFor, type LogFor, type Scrubbed, type Scrubber } from '../scrub.js';
+import { ProviderError, type FlowStep, type TokenSet } from './provider-error.js';
 import { callbackRefusal, exchangeRefusal } from './refusals.js';
 import { isAllowedReturnUrl } from './return-urls.js';
 import { nextState, type AuthState } from './state-machine.js';
@@ -40,7 +41,8 @@ export interface AuthConfig {
 export interface CallbackResult {
   readonly status: number;
   readonly code: MessageCode;
-  readonly message: string;
+  /** Shown to the user's browser: scrubbed like a MESSAGE. */
+  readonly message: Scrubbed;
   readonly accountId?: number;
   readonly location?: string;
 }
@@ -75,7 +77,7 @@ export interface AuthService {
   /** The callback: finishes the flow of the query's state, if the browser's binding is the one its start link set. */
   finish(query: URLSearchParams, options?: BrowserOptions): Promise<CallbackResult>;
   /** Revokes at the provider where it can; returns a note for the transition's reason. Never throws. */
-  revokeAtProvider(trx: Knex.Transaction, accountId: number): Promise<string | undefined>;
+  revokeAtProvider(trx: Knex.Transaction, accountId: number): Promise<Scrubbed | undefined>;
   /**
    * A usable access token: refreshed first when stale, or when `rejected` is the token a provider just refused.
    * `stored`: the account's token columns, read by the caller with the account (no second query when fresh).
@@ -96,21 +98,29 @@ export const TOKEN_COLUMNS = ['authorization_state', 'token_expires', 'token', '
 
 const CONTEXT_TOKEN = (column: string) => `webaccount.${column}`;
 
-/** Checks an API key at the service through its plugin: true, the service's refusal, or why it could not ask. */
-export type KeyChecker = (api: ApiSettings, account: { id: number; login: string | null }, credentials: { token: string; tokenSecret: string | null }) => Promise<true | string | { failure: Failure; attributes: Readonly<Record<string, string>> }>;
+/** Checks an API key at the service through its plugin: true, the service's refusal (scrubbed), or why it could not ask. */
+export type KeyChecker = (api: ApiSettings, account: { id: number; login: string | null }, credentials: { token: string; tokenSecret: string | null }) => Promise<true | Scrubbed | { failure: Failure; attributes: Attributes }>;
 
-/** A plugin's own revocation at the service: true, or why it failed. */
 /**
  * The plugin's own revocation (hooks.revoke): true, or why it failed. `refresh`, when the account has a refresh
  * token, gets a new access token for the revocation alone (undefined if the provider refuses).
  */
-export type PluginRevoker = (api: ApiSettings, account: { id: number; login: string | null }, credentials: { token: string | null; tokenSecret: string | null }, refresh?: () => Promise<string | undefined>) => Promise<true | string>;
+export type PluginRevoker = (api: ApiSettings, account: { id: number; login: string | null }, credentials: { token: string | null; tokenSecret: string | null }, refresh?: () => Promise<string | undefined>) => Promise<true | Scrubbed>;
 
 /** Runs a CALL kept across a consent page again, at its callback (call/service.ts). */
-export type ConsentResumer = (flow: { id: number; accountId: number }) => Promise<{ kind: 'granted' } | { kind: 'refused' | 'unavailable'; reason: string }>;
+export type ConsentResumer = (flow: { id: number; accountId: number }) => Promise<{ kind: 'granted' } | { kind: 'refused' | 'unavailable'; reason: Scrubbed }>;
 
-export function createAuthService(deps: { knex: Knex; keyring: Keyring; logger: Logger; config: AuthConfig; loadApi: ApiLoader; checkKey: KeyChecker; revokeWithPlugin: PluginRevoker; resumeConsent: ConsentResumer }): AuthService {
-  const { knex, keyring, logger, config, loadApi } = deps;
+/**
+ * `http`: nori's HTTP client, which every provider request goes through (or connects under, for simple-oauth2):
+ * with private targets refused, each connection checks the address it connects to. `resolve`: the resolver of
+ * that guard, which the early check at AUTHORIZE uses too. `logs`: log lines only through a scrubber.
+ */
+export function createAuthService(deps: { knex: Knex; keyring: Keyring; logs: LogFor; config: AuthConfig; http: HttpClient; resolve?: Resolver | undefined; loadApi: ApiLoader; checkKey: KeyChecker; revokeWithPlugin: PluginRevoker; resumeConsent: ConsentResumer }): AuthService {
+  const { knex, keyring, logs, config, loadApi, http } = deps;
+  /** The WEBAPI's own secret, for what is said of it outside an exchange (which scrubs its own). */
+  const apiScrubber = (api: ApiSettings | undefined): Scrubber => scrubberFor({ values: [api?.clientSecret], ...(api?.clientId && api.clientSecret ? { basic: { id: api.clientId, secret: api.clientSecret } } : {}) });
+  /** An administrator's name for the WEBAPI, in a callback page. */
+  const named = (api: ApiSettings): Scrubbed => ours(api.name);
   const callbackBase = `${config.publicUrl.replace(/\/$/, '')}/oauth/callback`;
 
   const tokenColumns = (t: TokenSet) => ({
@@ -122,15 +132,20 @@ export function createAuthService(deps: { knex: Knex; keyring: Keyring; logger: 
     ...(t.scope !== undefined ? { granted_scopes: t.scope.slice(0, 1024) } : {}),
   });
 
-  /** The endpoints a step will reach, checked first when private targets are refused. */
-  async function reach(step: string, ...urls: (string | null)[]): Promise<void> {
+  /**
+   * Before a flow begins, the endpoints it will send to are checked by name when private targets are refused, so
+   * no user is sent to the provider for a flow that cannot finish. Not the guard: the name may resolve elsewhere
+   * by the time of the callback (DNS rebinding), and the connection checks the address it then connects to.
+   */
+  async function precheck(step: FlowStep, ...urls: (string | null)[]): Promise<void> {
     if (!config.blockPrivateTargets) return;
     for (const url of urls) {
       if (!url) continue;
       try {
-        await checkTarget(url);
+        await checkTarget(url, deps.resolve);
       } catch (e) {
-        throw new ProviderError(step, { error: e instanceof BlockedTarget ? 'blocked_target' : 'unreachable', description: e instanceof BlockedTarget ? e.message : undefined, cause: e });
+        // The message names the host of an administrator's URL and the address nori resolved it to.
+        throw new ProviderError(step, { error: e instanceof BlockedTarget ? safe`blocked_target` : safe`unreachable`, description: e instanceof BlockedTarget ? ours(e.message) : undefined, cause: e });
       }
     }
   }
@@ -158,8 +173,9 @@ export function createAuthService(deps: { knex: Knex; keyring: Keyring; logger: 
     const callbackUrl = api.authType === 'oauth1' ? `${callbackBase}?state=${flowState}` : callbackBase;
     let started;
     try {
-      await reach('request token', api.authType === 'oauth1' ? api.requestTokenUrl : null);
-      started = await strategy.start(api, { state: flowState, callbackUrl });
+      await precheck('request token', api.authType === 'oauth1' ? api.requestTokenUrl : null);
+      await precheck('token exchange', api.tokenUrl);
+      started = await strategy.start(api, http, { state: flowState, callbackUrl });
     } catch (e) {
       if (e instanceof ProviderError) return failed(providerFailure(e, api.name), String(id));
       throw e;
@@ -176,7 +192,7 @@ export function createAuthService(deps: { knex: Knex; keyring: Keyring; logger: 
     return {
       kind: 'done', code: 'AUTHORIZATION_STARTED', elementID: String(id),
       params: { id, api: api.name, minutes: Math.round(config.flowTtlSeconds / 60) },
-      attributes: { url: link.url },
+      attributes: { url: ours(link.url) /* nori's own start link */ },
     };
   }
 
@@ -191,10 +207,10 @@ export function createAuthService(deps: { knex: Knex; keyring: Keyring; logger: 
     const requested = await applyEvent(trx, id, 'request', by);
     if (!isTransition(requested)) return failed(requested, String(id));
     if (checked !== true) {
-      const reason = `the service refused the key: ${checked.slice(0, 200)}`;
+      const reason = safe`the service refused the key: ${clip(checked, 200)}`;
       await applyEvent(trx, id, 'fail', { ...by, reason });
       // commit: the refusal and its reason are recorded, though the command failed.
-      return { ...failed(failure('KEY_REJECTED', { api: api.name, id, reason: checked.slice(0, 200) }), String(id)), commit: true };
+      return { ...failed(failure('KEY_REJECTED', { api: api.name, id, reason: clip(checked, 200) }), String(id)), commit: true };
     }
     const granted = await applyEvent(trx, id, 'grant', by);
     if (!isTransition(granted)) return failed(granted, String(id));
@@ -203,10 +219,10 @@ export function createAuthService(deps: { knex: Knex; keyring: Keyring; logger: 
 
   const redirectStrategy = (s: Strategy | undefined): RedirectStrategy | undefined => (s?.redirect ? s : undefined);
 
-  const changedMeanwhile = (id: number) => `WEBACCOUNT ${id} changed state during the authorization; nothing was stored.`;
+  const changedMeanwhile = (id: number) => safe`WEBACCOUNT ${id} changed state during the authorization; nothing was stored.`;
 
   /** Ends a flow: records the outcome on the account and tells the browser where to go. */
-  async function conclude(flow: { accountId: number; returnUrl: string | null }, code: MessageCode, status: number, message: string, event?: { name: 'grant' | 'fail' | 'expire'; reason?: string; columns?: Record<string, unknown> }): Promise<CallbackResult> {
+  async function conclude(flow: { accountId: number; returnUrl: string | null }, code: MessageCode, status: number, message: Scrubbed, event?: { name: 'grant' | 'fail' | 'expire'; reason?: Scrubbed; columns?: Record<string, unknown> }): Promise<CallbackResult> {
     let finalCode = code;
     let finalStatus = status;
     if (event) {
@@ -233,7 +249,7 @@ export function createAuthService(deps: { knex: Knex; keyring: Keyring; logger: 
     return account && loadApi(knex, account.api);
   }
 
-  const page = (code: MessageCode, message: string = MESSAGES[code].message) => ({ status: MESSAGES[code].status, code, message });
+  const page = (code: MessageCode, message: Scrubbed = ours(MESSAGES[code].message) /* nori's own sentence */) => ({ status: MESSAGES[code].status, code, message });
 
   async function start(token: string, options: BrowserOptions = {}): Promise<StartResult> {
     // Lengths before patterns: a start token is 43 base64url characters, as a state is.
@@ -252,63 +268,66 @@ export function createAuthService(deps: { knex: Knex; keyring: Keyring; logger: 
 
   async function finish(query: URLSearchParams, options: BrowserOptions = {}): Promise<CallbackResult> {
     const state = query.get('state');
-    if (!state) return { status: 400, code: 'CALLBACK_INVALID', message: 'This callback carries no state: it did not come from an authorization nori started.' };
+    if (!state) return { status: 400, code: 'CALLBACK_INVALID', message: safe`This callback carries no state: it did not come from an authorization nori started.` };
     const claim = await claimPendingFlow(knex, keyring, state, options.browserBinding);
-    if (claim.kind === 'unknown') return { status: 400, code: 'CALLBACK_INVALID', message: 'This callback\'s state is unknown: it did not come from an authorization nori started.' };
+    if (claim.kind === 'unknown') return { status: 400, code: 'CALLBACK_INVALID', message: safe`This callback's state is unknown: it did not come from an authorization nori started.` };
     if (claim.kind === 'unbound') {
       // Logged without the state or any cookie: someone else's link was opened here, or an attack was tried.
-      logger.warn({ account: claim.accountId }, 'a callback came from a browser its flow is not bound to; refused, the flow is left open');
+      logs(scrubberFor({ values: [] })).warn({ account: claim.accountId }, 'a callback came from a browser its flow is not bound to; refused, the flow is left open');
       return page('CALLBACK_UNBOUND');
     }
-    if (claim.kind === 'used') return { status: 409, code: 'CALLBACK_REPLAYED', message: 'This authorization was already finished, or superseded by a newer one.' };
+    if (claim.kind === 'used') return { status: 409, code: 'CALLBACK_REPLAYED', message: safe`This authorization was already finished, or superseded by a newer one.` };
     // Revoked while its user was at the provider: the documented ILLEGAL_TRANSITION, to the return URL when there is one.
     if (claim.kind === 'revoked') return conclude(claim.flow, 'ILLEGAL_TRANSITION', 409, changedMeanwhile(claim.flow.accountId));
     const flow = claim.flow;
     if (flow.expiresAt.getTime() < Date.now()) {
-      return conclude(flow, 'FLOW_EXPIRED', 410, 'The authorization took too long; ask for a new one.', { name: 'expire', reason: 'the authorization link expired before the user came back' });
+      return conclude(flow, 'FLOW_EXPIRED', 410, safe`The authorization took too long; ask for a new one.`, { name: 'expire', reason: safe`the authorization link expired before the user came back` });
     }
     // Deleted while its user was away: nothing runs at the service (no code exchange, no kept CALL run again).
     const live = (await knex('webaccount').first('activity').where('id', flow.accountId)) as { activity: number } | undefined;
     if (live && live.activity !== 1) {
-      return conclude(flow, 'ACCOUNT_DELETED', 410, `WEBACCOUNT ${flow.accountId} was deleted during the authorization; nothing was stored.`, { name: 'fail', reason: 'the account was deleted during the authorization' });
+      return conclude(flow, 'ACCOUNT_DELETED', 410, safe`WEBACCOUNT ${flow.accountId} was deleted during the authorization; nothing was stored.`, { name: 'fail', reason: safe`the account was deleted during the authorization` });
     }
     const denied = query.get('error') ?? (query.has('denied') ? 'access_denied' : null);
     if (denied) {
       // Who refused (the user, the scopes, the client, the service) is in the error code: auth/refusals.ts.
-      const description = query.get('error_description')?.slice(0, 200);
+      // The provider's words, through the browser: scrubbed of what the flow holds, then cut.
+      const words = scrubberFor({ values: [flow.secret] });
+      const raw = query.get('error_description');
+      const description = raw ? clip(words.scrub(raw), 200) : undefined;
       const refusal = callbackRefusal(denied, await apiOfAccount(flow.accountId));
-      return conclude(flow, refusal.code, refusal.status, refusal.message, { name: 'fail', reason: `the service answered ${denied.slice(0, 64)}${description ? `: ${description}` : ''}` });
+      return conclude(flow, refusal.code, refusal.status, words.scrub(refusal.message), { name: 'fail', reason: safe`the service answered ${clip(words.scrub(denied), 64)}${description ? safe`: ${description}` : safe``}` });
     }
     if (flow.kind === 'consent') {
       // The consent page sends the user back with nothing added: running the kept CALL again says what was chosen.
       const resumed = await deps.resumeConsent(flow);
-      if (resumed.kind === 'granted') return conclude(flow, 'AUTHORIZED', 200, `WEBACCOUNT ${flow.accountId} may be called again; collect the kept result with replay.`, { name: 'grant' });
-      if (resumed.kind === 'refused') return conclude(flow, 'CONSENT_REFUSED', 403, 'The service was not allowed to answer.', { name: 'fail', reason: resumed.reason });
-      return conclude(flow, 'PROVIDER_ERROR', 502, 'The service could not answer after the consent page.', { name: 'fail', reason: resumed.reason });
+      if (resumed.kind === 'granted') return conclude(flow, 'AUTHORIZED', 200, safe`WEBACCOUNT ${flow.accountId} may be called again; collect the kept result with replay.`, { name: 'grant' });
+      if (resumed.kind === 'refused') return conclude(flow, 'CONSENT_REFUSED', 403, safe`The service was not allowed to answer.`, { name: 'fail', reason: resumed.reason });
+      return conclude(flow, 'PROVIDER_ERROR', 502, safe`The service could not answer after the consent page.`, { name: 'fail', reason: resumed.reason });
     }
     if (flow.kind === 'oauth1' && query.get('oauth_token') !== flow.requestToken) {
-      return conclude(flow, 'CALLBACK_INVALID', 400, 'The callback\'s oauth_token is not the one this authorization asked for.', { name: 'fail', reason: 'the callback carried another oauth_token' });
+      return conclude(flow, 'CALLBACK_INVALID', 400, safe`The callback's oauth_token is not the one this authorization asked for.`, { name: 'fail', reason: safe`the callback carried another oauth_token` });
     }
     const account = (await knex('webaccount').first('api').where('id', flow.accountId)) as { api: string } | undefined;
     const api = account && (await loadApi(knex, account.api));
     const strategy = api && redirectStrategy(STRATEGIES.get(api.authType));
-    if (!api || !strategy) return conclude(flow, 'WEBAPI_INACTIVE', 409, 'The service was disabled during the authorization.', { name: 'fail', reason: 'the WEBAPI was disabled during the authorization' });
+    if (!api || !strategy) return conclude(flow, 'WEBAPI_INACTIVE', 409, safe`The service was disabled during the authorization.`, { name: 'fail', reason: safe`the WEBAPI was disabled during the authorization` });
     let tokens: TokenSet;
     try {
       const callbackUrl = api.authType === 'oauth1' ? `${callbackBase}?state=${state}` : callbackBase;
-      await reach('token exchange', api.tokenUrl);
-      tokens = await strategy.finish(api, { query, callbackUrl, secret: flow.secret });
+      tokens = await strategy.finish(api, http, { query, callbackUrl, secret: flow.secret });
     } catch (e) {
       if (!(e instanceof ProviderError)) throw e;
-      logger.warn({ account: flow.accountId, api: api.name, step: e.step, status: e.status, error: e.error }, 'authorization failed at the provider');
+      logs(apiScrubber(api)).warn({ account: flow.accountId, api: api.name, step: e.step, status: e.status, error: e.error }, 'authorization failed at the provider');
       const scopes = exchangeRefusal(e.error, e.description, api);
-      if (scopes) return conclude(flow, scopes.code, scopes.status, scopes.message, { name: 'fail', reason: e.message });
-      return conclude(flow, 'PROVIDER_ERROR', 502, `The service refused to finish the authorization (${e.error}).`, { name: 'fail', reason: e.message });
+      // Its sentence is made of the WEBAPI's scopes and the error's scrubbed fields.
+      if (scopes) return conclude(flow, scopes.code, scopes.status, ours(scopes.message), { name: 'fail', reason: e.reason });
+      return conclude(flow, 'PROVIDER_ERROR', 502, safe`The service refused to finish the authorization (${e.error}).`, { name: 'fail', reason: e.reason });
     }
-    return conclude(flow, 'AUTHORIZED', 200, `WEBACCOUNT ${flow.accountId} is authorized on ${api.name}.`, { name: 'grant', columns: tokenColumns(tokens) });
+    return conclude(flow, 'AUTHORIZED', 200, safe`WEBACCOUNT ${flow.accountId} is authorized on ${named(api)}.`, { name: 'grant', columns: tokenColumns(tokens) });
   }
 
-  async function revokeAtProvider(trx: Knex.Transaction, accountId: number): Promise<string | undefined> {
+  async function revokeAtProvider(trx: Knex.Transaction, accountId: number): Promise<Scrubbed | undefined> {
     const account = (await trx('webaccount').first('api', 'authorization_state', 'token_expires').where('id', accountId)) as { api: string; authorization_state: AuthState; token_expires: Date | null } | undefined;
     if (!account || account.authorization_state === 'revoked') return undefined;
     const api = await loadApi(trx, account.api);
@@ -324,20 +343,19 @@ export function createAuthService(deps: { knex: Knex; keyring: Keyring; logger: 
       const first = renew !== undefined && (isStale(account.token_expires) || !TOKEN);
       const token = (first ? await renew() : undefined) ?? TOKEN ?? null;
       const done = await deps.revokeWithPlugin(api, { id: accountId, login: null }, { token, tokenSecret: TOKEN_SECRET ?? null }, first ? undefined : renew);
-      if (done === true) return 'tokens revoked at the service';
-      logger.warn({ account: accountId, api: api.name, reason: done }, 'revocation at the provider failed; tokens erased locally');
-      return `tokens erased; revocation at the service failed: ${done}`;
+      if (done === true) return safe`tokens revoked at the service`;
+      logs(apiScrubber(api)).warn({ account: accountId, api: api.name, reason: done }, 'revocation at the provider failed; tokens erased locally');
+      return safe`tokens erased; revocation at the service failed: ${done}`;
     }
     const strategy = redirectStrategy(STRATEGIES.get(api.authType));
     if (!strategy?.revoke || !api.revokeUrl) return undefined;
     try {
-      await reach('revocation', api.revokeUrl);
-      await strategy.revoke(api, { accessToken: TOKEN ?? null, refreshToken: REFRESH_TOKEN ?? null });
-      return 'tokens revoked at the service';
+      await strategy.revoke(api, http, { accessToken: TOKEN ?? null, refreshToken: REFRESH_TOKEN ?? null });
+      return safe`tokens revoked at the service`;
     } catch (e) {
-      const reason = e instanceof ProviderError ? e.message : 'unexpected error';
-      logger.warn({ account: accountId, api: api.name, reason }, 'revocation at the provider failed; tokens erased locally');
-      return `tokens erased; revocation at the service failed: ${reason}`;
+      const reason = e instanceof ProviderError ? e.reason : safe`unexpected error`;
+      logs(apiScrubber(api)).warn({ account: accountId, api: api.name, reason }, 'revocation at the provider failed; tokens erased locally');
+      return safe`tokens erased; revocation at the service failed: ${reason}`;
     }
   }
 
@@ -350,11 +368,10 @@ export function createAuthService(deps: { knex: Knex; keyring: Keyring; logger: 
     if (!strategy?.refresh || !refreshToken) return undefined;
     return async () => {
       try {
-        await reach('refresh', api.tokenUrl);
-        return (await strategy.refresh!(api, refreshToken)).accessToken;
+        return (await strategy.refresh!(api, http, refreshToken)).accessToken;
       } catch (e) {
         if (!(e instanceof ProviderError)) throw e;
-        logger.info({ api: api.name, reason: e.message }, 'no fresh token for the revocation');
+        logs(apiScrubber(api).with({ values: [refreshToken] })).info({ api: api.name, reason: e.reason }, 'no fresh token for the revocation');
         return undefined;
       }
     };
@@ -397,19 +414,18 @@ export function createAuthService(deps: { knex: Knex; keyring: Keyring; logger: 
       if (!api) return failure('WEBAPI_INACTIVE', { api: String(row.api) });
       const strategy = redirectStrategy(STRATEGIES.get(api.authType));
       if (!strategy?.refresh || !secrets.REFRESH_TOKEN) {
-        await applyEvent(trx, accountId, 'refresh_rejected', { contactId: null, reason: 'the token expired and there is no refresh token' });
-        return failure('REFRESH_REJECTED', { id: accountId, reason: 'no refresh token' });
+        await applyEvent(trx, accountId, 'refresh_rejected', { contactId: null, reason: safe`the token expired and there is no refresh token` });
+        return failure('REFRESH_REJECTED', { id: accountId, reason: safe`no refresh token` });
       }
       try {
-        await reach('refresh', api.tokenUrl);
-        const fresh = await strategy.refresh(api, secrets.REFRESH_TOKEN);
+        const fresh = await strategy.refresh(api, http, secrets.REFRESH_TOKEN);
         // Access and (rotated) refresh token are written in one UPDATE, under the lock.
         await trx('webaccount').update(tokenColumns(fresh)).where('id', accountId);
         return { accessToken: fresh.accessToken, tokenSecret: null };
       } catch (e) {
         if (!(e instanceof ProviderError)) throw e;
         if (!e.isGrantRejected) return providerFailure(e, api.name);
-        await applyEvent(trx, accountId, 'refresh_rejected', { contactId: null, reason: e.message });
+        await applyEvent(trx, accountId, 'refresh_rejected', { contactId: null, reason: e.reason });
         return failure('REFRESH_REJECTED', { id: accountId, reason: e.error });
       }
     });

@@ -7,6 +7,7 @@
 import type { Knex } from 'knex';
 import { failure, type Failure } from '../errors.js';
 import { endOpenFlows } from './pending-flows.js';
+import type { Scrubbed } from '../scrub.js';
 import { nextState, TRANSITIONS, type AuthEvent, type AuthState } from './state-machine.js';
 
 export interface TransitionRecord {
@@ -25,7 +26,8 @@ const TOKEN_COLUMNS = { token: null, token_secret: null, refresh_token: null, to
 /** What the event does besides changing the state, for the caller's transaction. */
 export interface ApplyOptions {
   readonly contactId: number | null;
-  readonly reason?: string | undefined;
+  /** Stored as STATE_REASON, which the account's readers see: provider text in it must have been scrubbed. */
+  readonly reason?: Scrubbed | undefined;
   /** Extra columns written in the same UPDATE (e.g. the tokens a grant brings). */
   readonly columns?: Readonly<Record<string, unknown>>;
 }

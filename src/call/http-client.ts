@@ -1,11 +1,13 @@
 /**
  * @module call/http-client
- * The one HTTP client CALL uses: undici with keep-alive connections reused across calls, a deadline per
- * request, and a cap on the response size. The only module that imports undici.
+ * The one HTTP client nori sends with (CALL, key checks, OAuth 1.0a, RFC 7009 revocation): undici with
+ * keep-alive connections reused across calls, a deadline per request, a cap on the response size, and, when
+ * private targets are refused, a guarded lookup on every connection. simple-oauth2 opens its own connections:
+ * it takes `connectionOptions` so the same guard holds for them. The only module that imports undici.
  */
-import { isIP } from 'node:net';
 import { Agent, request } from 'undici';
-import { guardedLookup, isPrivateAddress } from './targets.js';
+import { ours, safe, type Scrubbed } from '../scrub.js';
+import { BlockedTarget, checkLiteralTarget, guardedLookup, type ConnectLookup, type Resolver } from './targets.js';
 
 export interface OutgoingHttp {
   readonly method: string;
@@ -24,13 +26,20 @@ export interface IncomingHttp {
 /** Why no answer came: the CALL's error code is chosen from this. */
 export class HttpFailure extends Error {
   override name = 'HttpFailure';
-  constructor(readonly kind: 'timeout' | 'unreachable' | 'too_large' | 'blocked', readonly reason: string, options?: { cause?: unknown }) {
+  /** `reason`: nori's own words (a system error code, the refused host and address), never the service's. */
+  constructor(readonly kind: 'timeout' | 'unreachable' | 'too_large' | 'blocked', readonly reason: Scrubbed, options?: { cause?: unknown }) {
     super(reason, options);
   }
 }
 
 export interface HttpClient {
   send(req: OutgoingHttp, timeoutMs: number): Promise<IncomingHttp>;
+  /**
+   * What a library that opens its own connections must be given to be held to the same rule: the guarded
+   * lookup when private targets are refused (nothing otherwise). Throws HttpFailure('blocked') for a URL whose
+   * host is a refused address, which a connection would reach without any lookup.
+   */
+  connectionOptions(url: string): { lookup?: ConnectLookup };
   close(): Promise<void>;
 }
 
@@ -40,23 +49,35 @@ function classify(e: unknown): HttpFailure {
   if (e instanceof HttpFailure) return e;
   const err = e as { name?: string; code?: string; cause?: { code?: string }; message?: string };
   const code = err.code ?? err.cause?.code ?? '';
-  if (code === 'ERR_NORI_BLOCKED_TARGET') return new HttpFailure('blocked', (err.cause as { message?: string } | undefined)?.message ?? err.message ?? 'a private address', { cause: e });
-  if (err.name === 'TimeoutError' || err.name === 'AbortError' || TIMEOUT_CODES.has(code)) return new HttpFailure('timeout', 'timeout', { cause: e });
+  // The guard's message names the host and the address it resolved to.
+  if (code === 'ERR_NORI_BLOCKED_TARGET') return new HttpFailure('blocked', ours((err.cause as { message?: string } | undefined)?.message ?? err.message ?? 'a private address'), { cause: e });
+  if (err.name === 'TimeoutError' || err.name === 'AbortError' || TIMEOUT_CODES.has(code)) return new HttpFailure('timeout', safe`timeout`, { cause: e });
   // Only the code: a message could quote the URL, and URLs may carry keys (Bayard's url_key).
-  return new HttpFailure('unreachable', code ? code.toLowerCase() : 'connection failed', { cause: e });
+  return new HttpFailure('unreachable', code ? ours(code.toLowerCase()) : safe`connection failed`, { cause: e });
 }
 
-export function createHttpClient(options: { maxResponseBytes: number; connections?: number; blockPrivateTargets?: boolean }): HttpClient {
+export function createHttpClient(options: { maxResponseBytes: number; connections?: number; blockPrivateTargets?: boolean; resolve?: Resolver }): HttpClient {
   const block = options.blockPrivateTargets ?? false;
   // The lookup runs for every new connection, so a name that resolves to a private address later is caught too.
-  const agent = new Agent({ keepAliveTimeout: 30_000, keepAliveMaxTimeout: 600_000, connections: options.connections ?? 128, ...(block ? { connect: { lookup: guardedLookup } } : {}) });
+  const lookup = guardedLookup(options.resolve);
+  const agent = new Agent({ keepAliveTimeout: 30_000, keepAliveMaxTimeout: 600_000, connections: options.connections ?? 128, ...(block ? { connect: { lookup } } : {}) });
+  // An address written in the URL is connected to without any lookup: it is checked before.
+  const checkLiteral = (url: string) => {
+    if (!block) return;
+    try {
+      checkLiteralTarget(url);
+    } catch (e) {
+      if (e instanceof BlockedTarget) throw new HttpFailure('blocked', ours(e.message), { cause: e });
+      throw e;
+    }
+  };
   return {
+    connectionOptions(url) {
+      checkLiteral(url);
+      return block ? { lookup } : {};
+    },
     async send(req, timeoutMs) {
-      if (block) {
-        // An address written in the URL is connected to without any lookup.
-        const host = new URL(req.url).hostname.replace(/^\[|\]$/g, '');
-        if (isIP(host) && isPrivateAddress(host)) throw new HttpFailure('blocked', `${host} is a private or local address`);
-      }
+      checkLiteral(req.url);
       const signal = AbortSignal.timeout(Math.max(1, timeoutMs));
       try {
         const res = await request(req.url, {
@@ -75,7 +96,7 @@ export function createHttpClient(options: { maxResponseBytes: number; connection
           size += (chunk as Buffer).length;
           if (size > options.maxResponseBytes) {
             res.body.destroy();
-            throw new HttpFailure('too_large', `the answer is larger than ${options.maxResponseBytes} bytes`);
+            throw new HttpFailure('too_large', safe`the answer is larger than ${options.maxResponseBytes} bytes`);
           }
           chunks.push(chunk as Buffer);
         }

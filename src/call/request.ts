@@ -6,9 +6,10 @@
  * idempotent; all within a bounded number of attempts and a total time budget. A 401 refreshes the token
  * once (single-flight across processes); a second 401 sends the account back to `waiting`.
  */
-import type { Logger } from 'pino';
 import { authorizationHeader } from '../auth/oauth1-client.js';
-import { failure, type Failure, type Params } from '../errors.js';
+import { failure, type Failure, type MessageCode, type Params, type ParamsFor } from '../errors.js';
+import type { Attributes } from '../outcome.js';
+import { clip, safe, scrubberFor, type LogFor, type Scrubbed, type Scrubber } from '../scrub.js';
 import type { ApiSettings } from '../plugins/apis.js';
 import type { ServiceContext, ServiceFailure, ServiceRequest, ServiceResponse } from '../sdk/types.js';
 import { isBadResponse } from '../sdk/define.js';
@@ -31,7 +32,7 @@ export interface CallConfig {
 /** A CALL that cannot go on: its failure, and attributes for the MESSAGE. */
 export class CallFailure extends Error {
   override name = 'CallFailure';
-  constructor(readonly failure: Failure, readonly attributes: Readonly<Record<string, string>> = {}) {
+  constructor(readonly failure: Failure, readonly attributes: Attributes = {}) {
     super(failure.code);
   }
 }
@@ -44,11 +45,12 @@ export interface Credentials {
 export interface RequestDeps {
   readonly http: HttpClient;
   readonly config: CallConfig;
-  readonly logger: Logger;
+  /** Log lines go through the context's scrubber. */
+  readonly logs: LogFor;
   /** A fresh token after the service refused `rejected` (single-flight across processes). */
   refresh(rejected: string): Promise<Credentials | Failure>;
   /** The service refused the account's credentials for good: the account needs AUTHORIZE again. */
-  reject(reason: string): Promise<void>;
+  reject(reason: Scrubbed): Promise<void>;
 }
 
 export interface ContextInput {
@@ -58,17 +60,18 @@ export interface ContextInput {
   /** The method's name, for messages and logs (`key check` for AUTHORIZE). */
   readonly label: string;
   readonly idempotent: boolean;
+  /** Values of the method's `secret` parameters (a password): scrubbed from the service's text like the tokens. */
+  readonly secrets?: readonly string[];
 }
 
 /** What a context gathered besides results: warnings and notes, for the answer. */
 export interface Gathered {
-  readonly warnings: { code: string; message: string }[];
-  readonly notes: Record<string, string>;
+  readonly warnings: { code: Scrubbed; message: Scrubbed }[];
+  readonly notes: Record<string, Scrubbed>;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const NOTE_NAME = /^[A-Za-z_][A-Za-z0-9_-]{0,63}$/;
-const clip = (s: string, n = 300) => (s.length > n ? `${s.slice(0, n)}…` : s);
 
 /** Seconds or an HTTP date (RFC 9110 §10.2.3), or a reset time in epoch seconds as X and GitHub send. */
 function retryAfterMs(h: Readonly<Record<string, string>>): number | undefined {
@@ -100,6 +103,7 @@ function defaultServiceError(res: ServiceResponse): ServiceFailure | undefined {
 /** A parsed body, or why there is none: parsed once, whoever asks (inspect, serviceError, the method). */
 type Parsed = { value: unknown } | { error: true };
 
+/** `fail` takes the service's words too (an XML parser's reason quotes the body): its caller scrubs them. */
 function toResponse(r: IncomingHttp, fail: (reason: string) => never): ServiceResponse {
   let text: string | undefined;
   let parsed: Parsed | undefined;
@@ -121,7 +125,7 @@ function toResponse(r: IncomingHttp, fail: (reason: string) => never): ServiceRe
     text: decoded,
     json<T>() {
       const p = parse();
-      return 'value' in p ? (p.value as T) : fail('the body is not JSON');
+      return 'value' in p ? (p.value as T) : fail(safe`the body is not JSON`);
     },
     jsonObject() {
       const p = parse();
@@ -138,22 +142,42 @@ function toResponse(r: IncomingHttp, fail: (reason: string) => never): ServiceRe
   };
 }
 
-/** The context a plugin method (or a key check) runs with, and what it gathered. */
-export function createServiceContext(deps: RequestDeps, input: ContextInput, hooks: { serviceError?: (r: ServiceResponse) => ServiceFailure | undefined; inspect?: (r: ServiceResponse, c: Pick<ServiceContext, 'warn' | 'note'>) => void }): { context: ServiceContext; gathered: Gathered } {
+/** A plugin's reading of a failed answer, scrubbed: what reaches the MESSAGE's attributes and sentence. */
+interface ScrubbedFailure {
+  readonly error: Scrubbed;
+  readonly message: Scrubbed | undefined;
+  readonly data: Scrubbed | undefined;
+  readonly rejectsCredentials: boolean;
+}
+
+const scrubFailure = (f: ServiceFailure | undefined, s: Scrubber): ScrubbedFailure | undefined =>
+  f && { error: s.scrub(String(f.error)), message: f.message !== undefined ? s.scrub(String(f.message)) : undefined, data: f.data !== undefined ? s.scrub(String(f.data)) : undefined, rejectsCredentials: f.rejectsCredentials === true };
+
+/**
+ * The context a plugin method (or a key check) runs with, what it gathered, and its scrubber: the account's
+ * tokens, the WEBAPI's client secret and the method's secret parameters, and a refreshed token once there is
+ * one. Everything of the service's that nori keeps (its error, message and data, the plugin's warnings, notes
+ * and log lines) goes through it; so does what the caller of failureOf keeps (call/service.ts).
+ */
+export function createServiceContext(deps: RequestDeps, input: ContextInput, hooks: { serviceError?: (r: ServiceResponse) => ServiceFailure | undefined; inspect?: (r: ServiceResponse, c: Pick<ServiceContext, 'warn' | 'note'>) => void }): { context: ServiceContext; gathered: Gathered; scrubber: Scrubber } {
   const { api, account, label } = input;
   const gathered: Gathered = { warnings: [], notes: {} };
   let credentials = input.credentials;
-  const log = deps.logger.child({ api: api.name, account: account.id, method: label });
+  let secrets = scrubberFor({ values: [credentials.token, credentials.tokenSecret, api.clientSecret, ...(input.secrets ?? [])] });
+  // The scrubber in force now: a refresh adds the new token to it.
+  const scrubber: Scrubber = { scrub: (t) => secrets.scrub(t), scrubValue: (v) => secrets.scrubValue(v), with: (m) => secrets.with(m) };
+  const log = deps.logs(scrubber, { api: api.name, account: account.id, method: label });
   const params = (extra: Params): Params => ({ api: api.name, method: label, ...extra });
-  const fail = (code: Failure['code'], extra: Params, attributes: Record<string, string> = {}): never => {
-    throw new CallFailure(failure(code, params(extra)), { ...gathered.notes, ...attributes });
+  const fail = <C extends MessageCode>(code: C, extra: ParamsFor<C>, attributes: Attributes = {}): never => {
+    throw new CallFailure(failure(code, params(extra) as ParamsFor<C>), { ...gathered.notes, ...attributes });
   };
   const warn = (code: string, message: string) => {
-    gathered.warnings.push({ code: clip(code, 64), message: clip(message) });
-    log.warn({ code }, clip(message));
+    const said = clip(scrubber.scrub(String(message)));
+    gathered.warnings.push({ code: clip(scrubber.scrub(String(code)), 64), message: said });
+    log.warn({ code }, said);
   };
   const note = (name: string, value: string) => {
-    if (NOTE_NAME.test(name)) gathered.notes[name] = clip(value, 200);
+    if (NOTE_NAME.test(name)) gathered.notes[name] = clip(scrubber.scrub(String(value)), 200);
   };
 
   // A loop, not /\/+$/: that pattern retries from every slash of a run that does not end the text (quadratic).
@@ -217,7 +241,7 @@ export function createServiceContext(deps: RequestDeps, input: ContextInput, hoo
         return fail('SERVICE_UNREACHABLE', { reason: e.reason, attempts: attempt });
       }
       log.info({ attempt, ms: Date.now() - started, status: raw.status }, 'service request');
-      const res = toResponse(raw, (reason) => fail('SERVICE_BAD_RESPONSE', { reason }));
+      const res = toResponse(raw, (reason) => fail('SERVICE_BAD_RESPONSE', { reason: clip(scrubber.scrub(reason), 200) }));
       hooks.inspect?.(res, { warn, note });
       if ((res.status >= 200 && res.status < 300) || req.accept?.includes(res.status)) return res;
 
@@ -227,11 +251,12 @@ export function createServiceContext(deps: RequestDeps, input: ContextInput, hoo
           const fresh = await deps.refresh(credentials.token);
           if ('code' in fresh) throw new CallFailure(fresh, gathered.notes);
           credentials = fresh;
+          secrets = secrets.with({ values: [fresh.token, fresh.tokenSecret] });
           attempt -= 1; // the refreshed retry is not one of the bounded attempts
           continue;
         }
-        await deps.reject(`the service refused the credentials (HTTP 401)${refreshed ? ' even after a refresh' : ''}`);
-        return fail('SERVICE_UNAUTHORIZED', { id: account.id, status: 401, after: refreshed ? ' even after a refresh' : '' }, { serviceStatus: '401' });
+        await deps.reject(safe`the service refused the credentials (HTTP 401)${refreshed ? safe` even after a refresh` : safe``}`);
+        return fail('SERVICE_UNAUTHORIZED', { id: account.id, status: 401, after: refreshed ? ' even after a refresh' : '' }, { serviceStatus: safe`401` });
       }
       const retriable = res.status === 429 || (res.status >= 500 && idempotent);
       if (retriable) {
@@ -242,11 +267,12 @@ export function createServiceContext(deps: RequestDeps, input: ContextInput, hoo
         }
         if (res.status === 429) {
           const ra = retryAfterMs(res.headers);
-          return fail('SERVICE_RATE_LIMITED', { retry: ra !== undefined ? ` for ${Math.ceil(ra / 1000)} more seconds` : '' }, { serviceStatus: '429', ...(ra !== undefined ? { retryAfter: String(Math.ceil(ra / 1000)) } : {}) });
+          return fail('SERVICE_RATE_LIMITED', { retry: ra !== undefined ? ` for ${Math.ceil(ra / 1000)} more seconds` : '' }, { serviceStatus: safe`429`, ...(ra !== undefined ? { retryAfter: safe`${Math.ceil(ra / 1000)}` } : {}) });
         }
       }
-      const service = hooks.serviceError?.(res) ?? defaultServiceError(res);
-      const attributes: Record<string, string> = { serviceStatus: String(res.status) };
+      // Scrubbed before anything is cut or kept: a provider may echo the request, its token included.
+      const service = scrubFailure(hooks.serviceError?.(res) ?? defaultServiceError(res), scrubber);
+      const attributes: Record<string, Scrubbed> = { serviceStatus: safe`${res.status}` };
       if (service) {
         attributes.serviceError = clip(service.error, 200);
         if (service.message) attributes.serviceMessage = clip(service.message);
@@ -254,16 +280,17 @@ export function createServiceContext(deps: RequestDeps, input: ContextInput, hoo
       }
       if (service?.rejectsCredentials) {
         // The plugin knows this answer means the account's key or token is dead (Bayard's ERROR_URL_KEY is a 400).
-        await deps.reject(`the service refused the credentials (HTTP ${res.status}: ${clip(service.error, 100)})`);
+        await deps.reject(safe`the service refused the credentials (HTTP ${res.status}: ${clip(service.error, 100)})`);
         return fail('SERVICE_UNAUTHORIZED', { id: account.id, status: res.status, after: '' }, attributes);
       }
       if (res.status >= 500) return fail('SERVICE_FAILED', { status: res.status, attempts: attempt }, attributes);
-      return fail('SERVICE_ERROR', { status: res.status, error: clip(service?.error ?? 'no error code', 200), detail: service?.message ? ` (${clip(service.message)})` : '' }, attributes);
+      return fail('SERVICE_ERROR', { status: res.status, error: clip(service?.error ?? safe`no error code`, 200), detail: service?.message ? safe` (${clip(service.message)})` : safe`` }, attributes);
     }
   }
 
   return {
     context: { account, api: { name: api.name, authType: api.authType, baseUrl: api.baseUrl ?? '', settings: api.settings }, credentials: input.credentials, request, warn, note, log: { info: (f, m) => log.info(f, m), warn: (f, m) => log.warn(f, m) } },
     gathered,
+    scrubber,
   };
 }

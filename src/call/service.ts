@@ -6,7 +6,6 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Knex } from 'knex';
-import type { Logger } from 'pino';
 import { WEBACCOUNT } from '../../schemas/index.js';
 import { newStartLink, newState } from '../auth/pending-flows.js';
 import { isAllowedReturnUrl } from '../auth/return-urls.js';
@@ -15,7 +14,8 @@ import type { AuthState } from '../auth/state-machine.js';
 import { applyEvent, isTransition } from '../auth/transitions.js';
 import type { CallCommand, ReplayCommand } from '../commands.js';
 import { failure, NoriError, type Failure } from '../errors.js';
-import { failed, type CallAnswer, type Outcome } from '../outcome.js';
+import { failed, type Attributes, type CallAnswer, type Outcome } from '../outcome.js';
+import { clip, ours, safe, type LogFor, type Scrubbed, type Scrubber } from '../scrub.js';
 import type { ApiLoader, ApiSettings } from '../plugins/apis.js';
 import { canRead, type Principal } from '../principal.js';
 import { isBadResponse, isConsentRequired, isParamError, isServiceError, type ConsentRequired } from '../sdk/define.js';
@@ -29,7 +29,7 @@ import { deletedProblem } from '../verbs/context.js';
 import { CallFailure, createServiceContext, type CallConfig, type Gathered, type RequestDeps } from './request.js';
 
 /** What running a kept CALL at a consent page's callback says the user chose. */
-export type ConsentOutcome = { kind: 'granted' } | { kind: 'refused'; reason: string } | { kind: 'unavailable'; reason: string };
+export type ConsentOutcome = { kind: 'granted' } | { kind: 'refused'; reason: Scrubbed } | { kind: 'unavailable'; reason: Scrubbed };
 
 /** The time a request may still spend: its end (epoch ms), and the whole budget (for the MESSAGE). */
 export interface TimeBudget {
@@ -53,7 +53,8 @@ export interface CallDeps {
   readonly keyring: Keyring;
   /** The public URL (callback), the return-URL allowlist and how long a kept CALL waits. */
   readonly authConfig: Pick<AuthConfig, 'publicUrl' | 'returnUrls' | 'flowTtlSeconds'>;
-  readonly logger: Logger;
+  /** Log lines only through a scrubber: a plugin's and a service's text may carry what nori sent. */
+  readonly logs: LogFor;
   readonly auth: AuthService;
   readonly loadApi: ApiLoader;
   readonly http: HttpClient;
@@ -75,14 +76,16 @@ const canCall = (p: Principal, row: Row) => p.admin || row.OWNERID === p.contact
 const PARALLEL = 4;
 
 export function createCallService(deps: CallDeps): CallService {
-  const { knex, logger, auth, loadApi } = deps;
+  const { knex, logs, auth, loadApi } = deps;
+  /** A method or message code nori validated, in a stored reason. */
+  const named = (name: string): Scrubbed => ours(name);
   const callbackBase = `${deps.authConfig.publicUrl.replace(/\/$/, '')}/oauth/callback`;
 
   const requestDeps = (accountId: number, deadline?: number): RequestDeps => ({
     http: deps.http,
     // A CALL of a batch spends the batch's time too: its requests' budget ends with the request's.
     config: deadline === undefined ? deps.config : { ...deps.config, budgetMs: Math.max(1, Math.min(deps.config.budgetMs, deadline - Date.now())) },
-    logger,
+    logs,
     async refresh(rejected) {
       const c = await auth.credentials(accountId, { rejected });
       return 'code' in c ? c : { token: c.accessToken, tokenSecret: c.tokenSecret };
@@ -92,29 +95,34 @@ export function createCallService(deps: CallDeps): CallService {
     },
   });
 
-  /** Anything a plugin throws becomes a failure; the unexpected is logged with an incident id, never its detail. */
-  function failureOf(e: unknown, api: ApiSettings, method: string, gathered: Gathered): { failure: Failure; attributes: Record<string, string> } {
+  /**
+   * Anything a plugin throws becomes a failure; the unexpected is logged with an incident id, never its detail.
+   * What the plugin read from the service (a ServiceError's error, message and data, a BadResponse's reason)
+   * is scrubbed with the context's scrubber before it is cut and kept.
+   */
+  function failureOf(e: unknown, api: ApiSettings, method: string, gathered: Gathered, scrubber: Scrubber): { failure: Failure; attributes: Attributes } {
     if (e instanceof CallFailure) return { failure: e.failure, attributes: { ...e.attributes } };
     if (e instanceof NoriError) return { failure: e.failure, attributes: gathered.notes };
-    if (isBadResponse(e)) return { failure: failure('SERVICE_BAD_RESPONSE', { api: api.name, method, reason: e.reason.slice(0, 200) }), attributes: gathered.notes };
+    if (isBadResponse(e)) return { failure: failure('SERVICE_BAD_RESPONSE', { api: api.name, method, reason: clip(scrubber.scrub(String(e.reason)), 200) }), attributes: gathered.notes };
     if (isParamError(e)) return { failure: failure('PARAM_INVALID', { method, param: e.param, expected: e.expected, got: '' }), attributes: gathered.notes };
     if (isServiceError(e)) {
-      const { error, message, data } = e.failure;
-      const attributes: Record<string, string> = { ...gathered.notes, serviceError: error.slice(0, 200) };
-      if (e.status !== undefined) attributes.serviceStatus = String(e.status);
-      if (message) attributes.serviceMessage = message.slice(0, 300);
-      if (data) attributes.serviceData = data.slice(0, 1000);
-      return { failure: failure('SERVICE_ERROR', { api: api.name, method, status: e.status ?? 200, error: error.slice(0, 200), detail: message ? ` (${message.slice(0, 300)})` : '' }), attributes };
+      const error = clip(scrubber.scrub(String(e.failure.error)), 200);
+      const message = e.failure.message ? clip(scrubber.scrub(String(e.failure.message))) : undefined;
+      const attributes: Record<string, Scrubbed> = { ...gathered.notes, serviceError: error };
+      if (e.status !== undefined) attributes.serviceStatus = safe`${Number(e.status)}`;
+      if (message) attributes.serviceMessage = message;
+      if (e.failure.data) attributes.serviceData = clip(scrubber.scrub(String(e.failure.data)), 1000);
+      return { failure: failure('SERVICE_ERROR', { api: api.name, method, status: e.status ?? 200, error, detail: message ? safe` (${message})` : safe`` }), attributes };
     }
     const incident = randomBytes(4).toString('hex');
-    logger.error({ incident, api: api.name, method, err: { name: (e as Error)?.name } }, 'plugin method failed unexpectedly');
+    logs(scrubber).error({ incident, api: api.name, method, err: { name: (e as Error)?.name } }, 'plugin method failed unexpectedly');
     return { failure: failure('INTERNAL_ERROR', { incident }), attributes: gathered.notes };
   }
 
   async function callOne(row: Row, stored: StoredToken, command: CallCommand, principal: Principal, deadline: number | undefined): Promise<CallAnswer> {
     const id = row.ID as number;
     const method = command.method;
-    const refuse = (f: Failure, attributes: Record<string, string> = {}): CallAnswer => ({ accountId: id, method, result: { failure: f }, attributes, warnings: [] });
+    const refuse = (f: Failure, attributes: Attributes = {}): CallAnswer => ({ accountId: id, method, result: { failure: f }, attributes, warnings: [] });
     const api = await loadApi(knex, row.API as string);
     if (!api) return refuse(failure('WEBAPI_INACTIVE', { api: String(row.API) }));
     const plugin = api.plugin;
@@ -133,21 +141,25 @@ export function createCallService(deps: CallDeps): CallService {
     const account = { id, login: (row.LOGIN as string | null) ?? null };
     const ran = await runMethod(api, account, { token: creds.accessToken, tokenSecret: creds.tokenSecret }, method, params, requestDeps(id, deadline));
     if (!ran.consent) return ran.answer;
-    return askConsent(ran.answer, ran.consent, api, principal, { method, node: command.node }, command.returnUrl);
+    return askConsent(ran.answer, ran.consent, ran.scrubber, api, principal, { method, node: command.node }, command.returnUrl);
   }
 
   /** Runs one method of the WEBAPI's plugin; a consent page the service asks for comes back beside the answer. */
-  async function runMethod(api: ApiSettings, account: { id: number; login: string | null }, credentials: { token: string | null; tokenSecret: string | null }, method: string, params: Record<string, unknown>, rd: RequestDeps): Promise<{ answer: CallAnswer; consent?: ConsentRequired }> {
+  async function runMethod(api: ApiSettings, account: { id: number; login: string | null }, credentials: { token: string | null; tokenSecret: string | null }, method: string, params: Record<string, unknown>, rd: RequestDeps): Promise<{ answer: CallAnswer; scrubber: Scrubber; consent?: ConsentRequired }> {
     const plugin = api.plugin!;
     const def = plugin.definition.methods[method]!;
-    const { context, gathered } = createServiceContext(rd, { api, account, credentials, label: method, idempotent: def.idempotent ?? false }, plugin.hooks);
+    // A password parameter is sent to the service: its echo is scrubbed like the tokens.
+    const secrets = Object.entries(def.params).filter(([name, p]) => p.secret && typeof params[name] === 'string').map(([name]) => params[name] as string);
+    const { context, gathered, scrubber } = createServiceContext(rd, { api, account, credentials, label: method, idempotent: def.idempotent ?? false, secrets }, plugin.hooks);
     const implementation = (plugin.implementation as Record<string, (c: unknown) => Promise<ResultValue>>)[method]!;
     try {
-      const value = await implementation({ ...context, method, params });
-      return { answer: { accountId: account.id, method, result: { value }, attributes: gathered.notes, warnings: gathered.warnings } };
+      // The result is the service's text too: the caller may be a stranger to the account (PUBLIC W), and a
+      // service that echoes its request (headers, body) would hand them the owner's token.
+      const value = scrubber.scrubValue(await implementation({ ...context, method, params }));
+      return { answer: { accountId: account.id, method, result: { value }, attributes: gathered.notes, warnings: gathered.warnings }, scrubber };
     } catch (e) {
-      const { failure: f, attributes } = failureOf(e, api, method, gathered);
-      return { answer: { accountId: account.id, method, result: { failure: f }, attributes, warnings: gathered.warnings }, ...(isConsentRequired(e) ? { consent: e } : {}) };
+      const { failure: f, attributes } = failureOf(e, api, method, gathered, scrubber);
+      return { answer: { accountId: account.id, method, result: { failure: f }, attributes, warnings: gathered.warnings }, scrubber, ...(isConsentRequired(e) ? { consent: e } : {}) };
     }
   }
 
@@ -156,7 +168,7 @@ export function createCallService(deps: CallDeps): CallService {
    * `requested`, and answer CONSENT_REQUIRED with nori's start link, which leads to the service's page with
    * nori's callback appended to it.
    */
-  async function askConsent(answer: CallAnswer, consent: ConsentRequired, api: ApiSettings, principal: Principal, call: KeptCall, returnUrl: string | undefined): Promise<CallAnswer> {
+  async function askConsent(answer: CallAnswer, consent: ConsentRequired, scrubber: Scrubber, api: ApiSettings, principal: Principal, call: KeptCall, returnUrl: string | undefined): Promise<CallAnswer> {
     const id = answer.accountId;
     const state = newState();
     const start = newStartLink(deps.authConfig.publicUrl);
@@ -164,26 +176,27 @@ export function createCallService(deps: CallDeps): CallService {
     const ttl = deps.authConfig.flowTtlSeconds;
     // The service's URL is kept exactly as sent (Orange's `familly`, its raw commas); only nori's return is added.
     const back = `${callbackBase}?state=${state}`;
-    const consentUrl = `${consent.url}${consent.url.includes('?') ? '&' : '?'}${consent.returnParam}=${encodeURIComponent(back)}`;
+    // The page is the service's text: scrubbed (it never needs a secret of nori's; the browser is no party to them).
+    const consentUrl = scrubber.scrub(`${consent.url}${consent.url.includes('?') ? '&' : '?'}${consent.returnParam}=${encodeURIComponent(back)}`);
     const moved = await knex.transaction(async (trx) => {
-      const t = await applyEvent(trx, id, 'consent_required', { contactId: principal.contactId, reason: `the service asked the user's consent for ${call.method}` });
+      const t = await applyEvent(trx, id, 'consent_required', { contactId: principal.contactId, reason: safe`the service asked the user's consent for ${named(call.method)}` });
       if (isTransition(t)) await keepCall(trx, deps.keyring, { state, start, consentUrl, callId, accountId: id, contactId: principal.contactId, call, returnUrl, ttlSeconds: ttl });
       return t;
     });
     if (!isTransition(moved)) return { ...answer, result: { failure: moved } };
     // The browser goes to nori's start link, which binds the flow to it and sends it on to the consent page.
-    return { ...answer, result: { failure: failure('CONSENT_REQUIRED', { api: api.name, method: call.method, id, call: callId, minutes: Math.round(ttl / 60) }) }, attributes: { ...answer.attributes, url: start.url, call: callId } };
+    return { ...answer, result: { failure: failure('CONSENT_REQUIRED', { api: api.name, method: call.method, id, call: callId, minutes: Math.round(ttl / 60) }) }, attributes: { ...answer.attributes, url: ours(start.url) /* nori's own link */, call: ours(callId) /* nori's random id */ } };
   }
 
   /** The callback of a consent page: run the kept CALL again; its answer says what the user chose. */
   async function resumeConsent(flow: { id: number; accountId: number }): Promise<ConsentOutcome> {
     const row = (await selectByIds(knex, WEBACCOUNT, [flow.accountId]))[0];
     const api = row && (await loadApi(knex, row.API as string));
-    if (!row || !api?.plugin) return { kind: 'unavailable', reason: 'the WEBAPI or its plugin is gone' };
+    if (!row || !api?.plugin) return { kind: 'unavailable', reason: safe`the WEBAPI or its plugin is gone` };
     const call = await keptCall(knex, deps.keyring, flow.id);
     const def = api.plugin.definition.methods[call.method];
     const checked = def ? checkParams(call.method, def, call.node) : undefined;
-    if (!checked || 'failure' in checked) return { kind: 'unavailable', reason: `the plugin no longer takes this ${call.method}` };
+    if (!checked || 'failure' in checked) return { kind: 'unavailable', reason: safe`the plugin no longer takes this ${named(call.method)}` };
     const params = checked.params;
     const { TOKEN, TOKEN_SECRET } = await readSecrets(knex, WEBACCOUNT, flow.accountId, deps.keyring);
     // The account is `requested`: nothing to refresh, and the callback moves the state, not this run.
@@ -192,10 +205,10 @@ export function createCallService(deps: CallDeps): CallService {
     if (ran.consent) {
       const refused: CallAnswer = { ...ran.answer, result: { failure: failure('CONSENT_REFUSED', { api: api.name, method: call.method, id: flow.accountId }) } };
       await keepResult(knex, deps.keyring, flow.id, refused);
-      return { kind: 'refused', reason: `the user did not consent to ${call.method} at the service` };
+      return { kind: 'refused', reason: safe`the user did not consent to ${named(call.method)} at the service` };
     }
     await keepResult(knex, deps.keyring, flow.id, ran.answer);
-    if ('failure' in ran.answer.result) return { kind: 'unavailable', reason: `${call.method} failed again after consent: ${ran.answer.result.failure.code}` };
+    if ('failure' in ran.answer.result) return { kind: 'unavailable', reason: safe`${named(call.method)} failed again after consent: ${named(ran.answer.result.failure.code)}` };
     return { kind: 'granted' };
   }
 
@@ -246,7 +259,7 @@ export function createCallService(deps: CallDeps): CallService {
     // One account: its failure is the command's MESSAGE, as for every other command.
     const only = answers.length === 1 ? answers[0]! : undefined;
     // Its warnings cannot be elements of a MESSAGE: their codes go in an attribute (the messages are in the log).
-    const warned: Record<string, string> = only?.warnings.length ? { warnings: [...new Set(only.warnings.map((w) => w.code))].join(' ') } : {};
+    const warned: Attributes = only?.warnings.length ? { warnings: ours([...new Set(only.warnings.map((w) => w.code))].join(' ')) /* scrubbed codes, joined */ } : {};
     if (only && 'failure' in only.result) return failed(only.result.failure, elementID, { ...only.attributes, ...warned });
     return { kind: 'called', answers };
   }
@@ -257,36 +270,38 @@ export function createCallService(deps: CallDeps): CallService {
     const keyDeps: RequestDeps = {
       ...requestDeps(account.id),
       // The account is not authorized yet: there is nothing to refresh and no state to fall back from.
-      refresh: async () => failure('KEY_REJECTED', { api: api.name, id: account.id, reason: 'HTTP 401' }),
+      refresh: async () => failure('KEY_REJECTED', { api: api.name, id: account.id, reason: safe`HTTP 401` }),
       reject: async () => {},
     };
-    const { context, gathered } = createServiceContext(keyDeps, { api, account, credentials, label: 'key check', idempotent: true }, api.plugin!.hooks);
+    const { context, gathered, scrubber } = createServiceContext(keyDeps, { api, account, credentials, label: 'key check', idempotent: true }, api.plugin!.hooks);
     try {
-      return await check(context);
+      // The plugin's reason is what the service said: the key itself may be in it.
+      const checked = await check(context);
+      return checked === true ? true : scrubber.scrub(String(checked));
     } catch (e) {
-      if (isServiceError(e)) return e.failure.message ?? e.failure.error;
-      if (e instanceof CallFailure && e.failure.code === 'SERVICE_UNAUTHORIZED') return e.attributes.serviceMessage ?? e.attributes.serviceError ?? 'HTTP 401';
+      if (isServiceError(e)) return scrubber.scrub(String(e.failure.message ?? e.failure.error));
+      if (e instanceof CallFailure && e.failure.code === 'SERVICE_UNAUTHORIZED') return e.attributes.serviceMessage ?? e.attributes.serviceError ?? safe`HTTP 401`;
       // The service's status, error and support ids go with the MESSAGE, as for a CALL.
-      return failureOf(e, api, 'key check', gathered);
+      return failureOf(e, api, 'key check', gathered, scrubber);
     }
   };
 
   const revokeWithPlugin: PluginRevoker = async (api, account, credentials, renew) => {
     // Runs inside the revoking command's transaction, which holds the account's row: never the usual refresh (it
     // would wait for that row) nor a state change from here; a 401 may get one token from `renew`, kept nowhere.
-    const refused = failure('KEY_REJECTED', { api: api.name, id: account.id, reason: 'HTTP 401' });
+    const refused = failure('KEY_REJECTED', { api: api.name, id: account.id, reason: safe`HTTP 401` });
     const refresh = async () => {
       const token = await renew?.();
       return token === undefined ? refused : { token, tokenSecret: null };
     };
     const deps: RequestDeps = { ...requestDeps(account.id), refresh, reject: async () => {} };
-    const { context, gathered } = createServiceContext(deps, { api, account, credentials, label: 'revocation', idempotent: true }, api.plugin!.hooks);
+    const { context, gathered, scrubber } = createServiceContext(deps, { api, account, credentials, label: 'revocation', idempotent: true }, api.plugin!.hooks);
     try {
       await api.revoke!(context);
       return true;
     } catch (e) {
-      const f = failureOf(e, api, 'revocation', gathered);
-      return `${f.failure.code}${f.attributes.serviceError ? ` (${f.attributes.serviceError})` : ''}`;
+      const f = failureOf(e, api, 'revocation', gathered, scrubber);
+      return safe`${named(f.failure.code)}${f.attributes.serviceError ? safe` (${f.attributes.serviceError})` : safe``}`;
     }
   };
 

@@ -153,7 +153,11 @@ export interface PluginLogger {
   warn(fields: Record<string, unknown>, message: string): void;
 }
 
-/** What every implementation receives: its account, its WEBAPI, and a request function that signs for it. */
+/**
+ * What every implementation receives: its account, its WEBAPI, and a request function that signs for it.
+ * What a plugin hands back to nori (its result's strings, `warn`, `note`, `log`, a thrown ServiceError,
+ * BadResponse or ConsentRequired, a checkKey reason) is scrubbed of the CALL's secrets, as docs/plugins.md says.
+ */
 export interface ServiceContext {
   readonly account: { readonly id: number; readonly login: string | null };
   readonly api: { readonly name: string; readonly authType: AuthType; readonly baseUrl: string; readonly settings: Readonly<Record<string, string>> };
@@ -176,7 +180,11 @@ export type MethodImplementation<M extends MethodDef> = (call: CallContext<Param
 
 export type Implementation<D extends PluginDefinition> = { readonly [K in keyof D['methods']]: MethodImplementation<D['methods'][K]> };
 
-/** The service's own error, as a plugin reads it from a failed response. */
+/**
+ * The service's own error, as a plugin reads it from a failed response. nori scrubs it of what the CALL sent
+ * (the account's tokens, the client secret, `secret` parameters, in any encoding) before it reaches the
+ * MESSAGE or a log line: a service that echoes its request cannot hand the owner's token to the caller.
+ */
 export interface ServiceFailure {
   /** The service's error code (`invalid_request`, `-1001`, `path/not_found/`…). */
   readonly error: string;

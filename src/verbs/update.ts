@@ -6,6 +6,7 @@ import type { UpdateCommand } from '../commands.js';
 import { failure } from '../errors.js';
 import { formatDatetime } from '../field-types.js';
 import { failed } from '../outcome.js';
+import { safe } from '../scrub.js';
 import { updateElement, type Row } from '../store/elements.js';
 import { applyEvent, isTransition } from '../auth/transitions.js';
 import type { AuthEvent } from '../auth/state-machine.js';
@@ -84,7 +85,7 @@ async function keyChanged(ctx: HandlerContext, rows: readonly Row[]): Promise<vo
   const keyed = new Set((await ctx.trx('webapi').select('denomination').whereIn('denomination', [...new Set(live.map((r) => r.API as string))]).whereIn('auth_type', ['apikey', 'consent']) as { denomination: string }[]).map((a) => a.denomination));
   for (const r of live) {
     if (!keyed.has(r.API as string)) continue;
-    await applyEvent(ctx.trx, r.ID as number, 'key_changed', { contactId: ctx.principal.contactId, reason: 'its TOKEN or TOKEN_SECRET changed: AUTHORIZE it to check the new key' });
+    await applyEvent(ctx.trx, r.ID as number, 'key_changed', { contactId: ctx.principal.contactId, reason: safe`its TOKEN or TOKEN_SECRET changed: AUTHORIZE it to check the new key` });
   }
 }
 

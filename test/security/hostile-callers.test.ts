@@ -1,15 +1,26 @@
 /**
  * The hostile caller, against a real `nori serve` in a process with a small heap (192 MB) on real PostgreSQL,
  * with one ordinary API key: the amplification batches, the slow pattern, the 70,000-value IN, opposite-order
- * atomic batches and a planted account. After each, /health still answers, the process stays alive within its
- * memory bound, and no secret reaches an answer or a log line.
+ * atomic batches, a planted account, a provider that echoes its request into its errors (the token exchange, a
+ * refresh, Mallory's CALL of a public account), and, in a second process refusing private targets, services at
+ * IPv6 forms of loopback. After each, /health still answers, the process stays alive within its memory bound,
+ * and no secret reaches an answer or a log line.
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import knexFactory, { type Knex } from 'knex';
 import { PG_URL, TEST_DB } from '../helpers/engine.js';
 import { createAdminKey, noriEnv, runNori, startNori, type NoriProcess } from '../helpers/nori-process.js';
+import { authorizeCode } from '../peers/oauth2-server.js';
+import { ECHOING_CLIENT, startEchoingProvider, type EchoingProvider } from '../peers/echoing-provider.js';
+import { json, startPeer } from '../peers/http-peer.js';
 import { replies } from '../helpers/xml.js';
+
+/** A secret as it is, percent-encoded and in base64 (padding cut): the forms looked for in answers and logs. */
+const forms = (s: string) => {
+  const b64 = Buffer.from(s).toString('base64');
+  return [s, encodeURIComponent(s), b64.includes('=') ? b64.slice(0, b64.indexOf('=')) : b64];
+};
 
 /** The stated bound: nori's peak resident memory through the whole suite, with a 192 MB heap. */
 const MAX_RSS_MB = 480;
@@ -21,6 +32,7 @@ const MAX_RSS_MB = 480;
   let admin: string;
   let mallory: string;
   let db: Knex;
+  let provider: EchoingProvider;
   const secrets: string[] = [];
 
   const post = async (body: string, key = mallory) => {
@@ -37,8 +49,10 @@ const MAX_RSS_MB = 480;
   before(async () => {
     const e = await noriEnv();
     // An 8 MiB response budget keeps the suite quick; the default (32 MiB) is as far below what a 192 MB heap holds.
-    const env: NodeJS.ProcessEnv = { ...e.env, NODE_OPTIONS: '--max-old-space-size=192', NORI_MAX_RESPONSE_BYTES: String(8 * 1024 * 1024) };
+    // The echo plugin is the CALL side of the echoing provider.
+    const env: NodeJS.ProcessEnv = { ...e.env, NODE_OPTIONS: '--max-old-space-size=192', NORI_MAX_RESPONSE_BYTES: String(8 * 1024 * 1024), NORI_PLUGIN_DIRS: 'test/fixtures/plugins' };
     url = e.url;
+    provider = await startEchoingProvider(`${url}/oauth/callback`);
     admin = await createAdminKey(env);
     const made = await runNori(['keys', 'create', '--contact', '66', '--groups', '7'], env);
     assert.equal(made.code, 0, made.err);
@@ -56,6 +70,7 @@ const MAX_RSS_MB = 480;
   after(async () => {
     await db?.destroy();
     await nori?.stop();
+    await provider?.peer.close();
   });
 
   afterEach(async function () {
@@ -69,6 +84,8 @@ const MAX_RSS_MB = 480;
     // No key, no secret key in any log line of the whole run.
     const log = [...(nori?.stdout ?? []), ...(nori?.stderr ?? [])].join('\n');
     for (const s of secrets) assert.ok(!log.includes(s), 'a secret reached the log');
+    // Nor any secret nori sent the echoing provider, in any form it echoed.
+    for (const s of provider?.sent() ?? []) for (const f of forms(s)) assert.ok(!log.includes(f), 'a secret the provider echoed reached the log');
   });
 
   for (const n of [20, 400, 1200]) {
@@ -113,5 +130,78 @@ const MAX_RSS_MB = 480;
     assert.equal(replies(r.xml)[0]!.attrs.errorCode, 'OWNER_FORBIDDEN');
     const planted = await db('webaccount').count({ n: '*' }).where('ownerid', 1);
     assert.equal(Number(planted[0]!.n), 0);
+  });
+
+  it('a provider echoing its request: Mallory\'s CALL of a public account, the token exchange and a refresh leak no secret', async () => {
+    const u = provider.peer.url;
+    const asAdmin = async (body: string) => replies((await post(body, admin)).xml)[0]!;
+    assert.equal((await asAdmin(`<QUERY><CREATE><WEBAPI><INFO><DENOMINATION>echoing</DENOMINATION><AUTH_TYPE>oauth2</AUTH_TYPE><PLUGIN>echo</PLUGIN><CLIENT_ID>${ECHOING_CLIENT.clientId}</CLIENT_ID><CLIENT_SECRET>${ECHOING_CLIENT.clientSecret}</CLIENT_SECRET><BASE_URL>${u}</BASE_URL><AUTHORIZE_URL>${u}/authorize</AUTHORIZE_URL><TOKEN_URL>${u}/token</TOKEN_URL></INFO></WEBAPI></CREATE></QUERY>`)).attrs.msgType, '0');
+    /** An account of the admin's, public, through AUTHORIZE, the provider and nori's own callback over HTTP. */
+    const account = async () => {
+      const created = await asAdmin('<QUERY><CREATE><WEBACCOUNT><INFO><API>echoing</API><PUBLIC>W</PUBLIC></INFO></WEBACCOUNT></CREATE></QUERY>');
+      const id = created.attrs.elementID!;
+      const started = await asAdmin(`<QUERY><AUTHORIZE><WEBACCOUNT ID="${id}"/></AUTHORIZE></QUERY>`);
+      const back = await authorizeCode(started.attrs.url!);
+      return { id, finish: async () => (await fetch(back, { redirect: 'manual' })).text() };
+    };
+    const reasonOf = async (id: string) => ((await db('webaccount').first('state_reason').where('id', Number(id))) as { state_reason: string }).state_reason;
+    const seen: string[] = [];
+    const call = async (id: string) => {
+      const r = await post(`<QUERY><CALL><WEBACCOUNT ID="${id}"><READ><ID>1</ID></READ></WEBACCOUNT></CALL></QUERY>`);
+      seen.push(r.xml);
+      return replies(r.xml)[0]!;
+    };
+
+    const pub = await account();
+    seen.push(await pub.finish());
+    provider.echo.add('api');
+    const refused = await call(pub.id);
+    assert.equal(refused.attrs.errorCode, 'SERVICE_ERROR', refused.text);
+    assert.match(refused.attrs.serviceData ?? '', /^authorization=Bearer \[redacted\]$/);
+
+    provider.echo.clear();
+    provider.echo.add('token');
+    const failing = await account();
+    seen.push(await failing.finish());
+    assert.match(await reasonOf(failing.id), /^token exchange failed with HTTP 400: invalid_request Basic \[redacted\] \(request was .*code_verifier=\[redacted\]/);
+
+    provider.echo.clear();
+    provider.echo.add('refresh');
+    await db('webaccount').update({ token_expires: new Date(Date.now() - 1000) }).where('id', Number(pub.id));
+    assert.equal((await call(pub.id)).attrs.errorCode, 'REFRESH_REJECTED');
+    assert.match(await reasonOf(pub.id), /^refresh failed with HTTP 400: invalid_grant \(request was .*refresh_token=\[redacted\]/);
+
+    const sent = provider.sent();
+    assert.ok(sent.length >= 5, `the provider received ${sent.length} secrets`);
+    const kept = [...seen, ...((await db('webaccount').select('state_reason')) as { state_reason: string | null }[]).map((r) => r.state_reason ?? ''), ...((await db('nori_transitions').select('reason')) as { reason: string | null }[]).map((r) => r.reason ?? '')].join('\n');
+    for (const s of sent) for (const f of forms(s)) assert.ok(!kept.includes(f), `a secret nori sent came back out: ${kept.slice(Math.max(0, kept.indexOf(f) - 60), kept.indexOf(f) + 30)}`);
+  });
+
+  it('a nori refusing private targets reaches no service at an IPv6 form of loopback, nor a name of it', async () => {
+    const trap = await startPeer(() => json(200, { owner: 'mallory' }));
+    const e = await noriEnv();
+    const env: NodeJS.ProcessEnv = { ...e.env, NORI_PLUGIN_DIRS: 'test/fixtures/plugins', NORI_BLOCK_PRIVATE_TARGETS: 'true' };
+    const guardedAdmin = await createAdminKey(env);
+    const guarded = await startNori(env);
+    try {
+      const send = async (body: string) => {
+        const res = await fetch(e.url, { method: 'POST', headers: { authorization: `Bearer ${guardedAdmin}`, 'content-type': 'application/xml' }, body });
+        return replies(await res.text())[0]!;
+      };
+      const port = new URL(trap.url).port;
+      const hosts = ['[::ffff:7f00:1]', '[::7f00:1]', '[64:ff9b::7f00:1]', '[2002:7f00:1::]', '[::ffff:0:7f00:1]', '[fec0::1]', 'localhost'];
+      for (const [i, host] of hosts.entries()) {
+        assert.equal((await send(`<QUERY><CREATE><WEBAPI><INFO><DENOMINATION>inside-${i}</DENOMINATION><AUTH_TYPE>apikey</AUTH_TYPE><PLUGIN>keyed</PLUGIN><BASE_URL>http://${host}:${port}</BASE_URL></INFO></WEBAPI></CREATE></QUERY>`)).attrs.msgType, '0');
+        const id = (await send(`<QUERY><CREATE><WEBACCOUNT><INFO><API>inside-${i}</API><TOKEN>key-${i}</TOKEN></INFO></WEBACCOUNT></CREATE></QUERY>`)).attrs.elementID!;
+        const r = await send(`<QUERY><AUTHORIZE><WEBACCOUNT ID="${id}"/></AUTHORIZE></QUERY>`);
+        assert.equal(r.attrs.errorCode, 'TARGET_BLOCKED', `${host}: ${r.text}`);
+      }
+      assert.equal(trap.count(), 0, 'nothing reached loopback');
+      const res = await fetch(`${e.url}/health`);
+      assert.equal(res.status, 200);
+    } finally {
+      await guarded.stop();
+      await trap.close();
+    }
   });
 });

@@ -2,9 +2,10 @@ import assert from 'node:assert/strict';
 import { DOMParser } from '@xmldom/xmldom';
 import { readXml } from '../../src/sdk/index.js';
 import type { ResultValue } from '../../src/sdk/types.js';
+import { ours, type Scrubbed } from '../../src/scrub.js';
 import { attr, buildResponse, text } from '../../src/xml/build.js';
 
-const called = (value: ResultValue, attributes: Record<string, string> = {}) =>
+const called = (value: ResultValue, attributes: Record<string, Scrubbed> = {}) =>
   buildResponse([{ verb: 'CALL', name: undefined, outcome: { kind: 'called', answers: [{ accountId: 1, method: 'READ', attributes, warnings: [], result: { value } }] } }]);
 const resultOf = (xml: string) => /<READ[^>]*>.*<\/READ>|<READ[^>]*\/>/s.exec(xml)![0];
 
@@ -26,8 +27,8 @@ describe('the response writer', () => {
   });
 
   it('writes a document an independent parser reads back to the same values', () => {
-    const nasty = 'x & y < z > "q" \u0001 \ud800 é 😀\t\n';
-    const xml = buildResponse([{ verb: 'CALL', name: nasty, outcome: { kind: 'called', answers: [{ accountId: 1, method: 'READ', attributes: { note: nasty }, warnings: [{ code: 'W', message: nasty }], result: { value: { a: nasty, 'not a name': [1, null, true, new Uint8Array([0, 255])], empty: {} } } }] } }]);
+    const nasty = ours('x & y < z > "q" \u0001 \ud800 é 😀\t\n');
+    const xml = buildResponse([{ verb: 'CALL', name: nasty, outcome: { kind: 'called', answers: [{ accountId: 1, method: 'READ', attributes: { note: nasty }, warnings: [{ code: ours('W'), message: nasty }], result: { value: { a: nasty, 'not a name': [1, null, true, new Uint8Array([0, 255])], empty: {} } } }] } }]);
     const errors: string[] = [];
     const doc = new DOMParser({ onError: (level, msg) => { if (level !== 'warning') errors.push(msg); } }).parseFromString(xml, 'text/xml');
     assert.deepEqual(errors, []);
@@ -65,7 +66,7 @@ describe('the response writer', () => {
       '<READ><x><ENTRY key="@a b">1</ENTRY><ENTRY key="@">2</ENTRY><ENTRY key="@xmlns">3</ENTRY><ENTRY key="@o"><deep>4</deep></ENTRY><ENTRY key="@n" null="true"/><ENTRY key="#text"><ITEM>5</ITEM></ENTRY></x></READ>',
     );
     // The plugin's notes are attributes of the method's element: a result's own @name does not replace one.
-    assert.equal(resultOf(called({ '@contextId': 'from-data', '@other': 'kept', v: '1' }, { contextId: 'note' })), '<READ other="kept" contextId="note"><ENTRY key="@contextId">from-data</ENTRY><v>1</v></READ>');
+    assert.equal(resultOf(called({ '@contextId': 'from-data', '@other': 'kept', v: '1' }, { contextId: ours('note') })), '<READ other="kept" contextId="note"><ENTRY key="@contextId">from-data</ENTRY><v>1</v></READ>');
     const escaped = resultOf(called({ x: { '@q': 'a"<&>\n', '#text': '<&>' } }));
     assert.equal(escaped, '<READ><x q="a&quot;&lt;&amp;&gt;&#10;">&lt;&amp;&gt;</x></READ>');
   });
