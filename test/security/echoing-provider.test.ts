@@ -10,7 +10,7 @@ import { Writable } from 'node:stream';
 import type { Engine } from '../../src/engine.js';
 import { createLogger } from '../../src/log.js';
 import { REDACTED } from '../../src/scrub.js';
-import { ECHO_PLUGINS, PUBLIC_URL } from '../helpers/echo.js';
+import { ECHO_PLUGINS, PUBLIC_URL, startedAt } from '../helpers/echo.js';
 import { ADMIN, ALICE, BOB, makeEngine } from '../helpers/engine.js';
 import { callResult, expectError, expectOk, only, q } from '../helpers/xml.js';
 import { ECHOING_CLIENT, startEchoingProvider, type EchoingProvider } from '../peers/echoing-provider.js';
@@ -52,8 +52,9 @@ describe('security: a provider that echoes its request gets none of nori\'s secr
   const account = async (who = ALICE, extra = '') => {
     const id = Number(expectOk(only(await run(q(`<CREATE><WEBACCOUNT><INFO><API>echoing</API>${extra}</INFO></WEBACCOUNT></CREATE>`), who))).attrs.elementID);
     const started = expectOk(only(await run(q(`<AUTHORIZE><WEBACCOUNT ID="${id}"/></AUTHORIZE>`), who)));
-    const back = new URL(await authorizeCode(started.attrs.url!));
-    return { id, finish: () => engine.finishAuthorization(back.searchParams) };
+    const { location, browserBinding } = await startedAt(engine, started.attrs.url!);
+    const back = new URL(await authorizeCode(location));
+    return { id, finish: () => engine.finishAuthorization(back.searchParams, { browserBinding }) };
   };
   const authorized = async (who = ALICE, extra = '') => {
     const a = await account(who, extra);
