@@ -9,6 +9,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import knexFactory, { type Knex } from 'knex';
+import { Agent } from '../helpers/agent.js';
 import { PG_URL, TEST_DB } from '../helpers/engine.js';
 import { createAdminKey, noriEnv, runNori, startNori, type NoriProcess } from '../helpers/nori-process.js';
 import { authorizeCode } from '../peers/oauth2-server.js';
@@ -141,8 +142,10 @@ const MAX_RSS_MB = 480;
       const created = await asAdmin('<QUERY><CREATE><WEBACCOUNT><INFO><API>echoing</API><PUBLIC>W</PUBLIC></INFO></WEBACCOUNT></CREATE></QUERY>');
       const id = created.attrs.elementID!;
       const started = await asAdmin(`<QUERY><AUTHORIZE><WEBACCOUNT ID="${id}"/></AUTHORIZE></QUERY>`);
-      const back = await authorizeCode(started.attrs.url!);
-      return { id, finish: async () => (await fetch(back, { redirect: 'manual' })).text() };
+      // The admin's browser: it follows the start link (bound to it by a cookie) and brings the callback back.
+      const browser = new Agent();
+      const back = await authorizeCode(started.attrs.url!, browser);
+      return { id, finish: async () => (await browser.request(back)).body };
     };
     const reasonOf = async (id: string) => ((await db('webaccount').first('state_reason').where('id', Number(id))) as { state_reason: string }).state_reason;
     const seen: string[] = [];
