@@ -3,7 +3,7 @@
  * The chart of throughput against batch size: an SVG written from the results (log-log axes, nori and its
  * floor), rendered to PNG by headless Chromium through playwright-core.
  */
-import { chromium } from 'playwright-core';
+import { launchChromium } from '../test/helpers/chromium.js';
 
 export interface Series {
   readonly sizes: readonly number[];
@@ -68,12 +68,9 @@ export function chartSvg(series: Series, subtitle: string): string {
   return parts.join('\n');
 }
 
-/** Renders an SVG to a PNG file with headless Chromium (CHROMIUM_PATH, default /usr/bin/chromium). */
+/** Renders an SVG to a PNG file with headless Chromium (the suite's, test/helpers/chromium.ts). */
 export async function renderPng(svg: string, file: string): Promise<void> {
-  const browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-  });
+  const { browser } = await launchChromium();
   try {
     const page = await browser.newPage({ viewport: { width: W, height: H }, deviceScaleFactor: 2 });
     await page.setContent(`<!doctype html><html><body style="margin:0">${svg}</body></html>`);

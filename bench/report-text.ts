@@ -24,7 +24,7 @@ npm run bench:report           # this page and the chart again, from bench/resul
 
 It needs PostgreSQL (\`BENCH_DATABASE_URL\`, else \`TEST_DATABASE_URL\`, default
 \`postgres://postgres@127.0.0.1:5432/test\`; every benchmark works in a fresh schema and drops it) and, for the
-chart, Chromium (\`CHROMIUM_PATH\`, default \`/usr/bin/chromium\`). Everything runs on 127.0.0.1. The test
+chart, Chromium (the suite's: \`test/helpers/chromium.ts\`). Everything runs on 127.0.0.1. The test
 suite runs the quick mode once (\`test/bench/smoke.test.ts\`) to check that every benchmark still produces
 numbers; it never asserts a speed.
 

