@@ -13,6 +13,7 @@ import { cpus, loadavg } from 'node:os';
 import knexFactory from 'knex';
 import { createEngine } from '../src/engine.js';
 import { PUBLIC_URL, startEcho, type Echo } from '../test/helpers/echo.js';
+import { Agent } from '../test/helpers/agent.js';
 import { authorizeCode } from '../test/peers/oauth2-server.js';
 
 const PG = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -124,8 +125,10 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
       const start = await post(user, `<AUTHORIZE><WEBACCOUNT ID="${id}"/></AUTHORIZE>`);
       const url = /url="([^"]+)"/.exec(start.xml)?.[1]?.replace(/&amp;/g, '&');
       if (!url) throw new Error(`AUTHORIZE: ${start.xml.slice(0, 300)}`);
-      const back = new URL(await authorizeCode(url));
-      const done = await fetch(`${base}/oauth/callback${back.search}`, { redirect: 'manual' });
+      // A browser of its own: it follows nori's start link (which binds the flow to its cookie) and comes back.
+      const browser = new Agent({ [PUBLIC_URL]: base });
+      const back = new URL(await authorizeCode(url, browser));
+      const done = await browser.request(`${PUBLIC_URL}/oauth/callback${back.search}`);
       if (done.status !== 200) throw new Error(`callback answered ${done.status}`);
       return id;
     };
