@@ -9,11 +9,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { renderDocs, renderTable } from '../../bench/report.js';
 import { BENCHMARKS, runBench } from '../../bench/run.js';
-import { TEST_DB } from '../helpers/engine.js';
+import { describeIn } from '../helpers/engine.js';
 
 // The benchmarks run on PostgreSQL whichever database the suite is for: once, in the PostgreSQL run, is enough
 // (half a minute saved on every npm test).
-(TEST_DB === 'postgres' ? describe : () => undefined)('the benchmark suite (quick mode)', function () {
+describeIn('postgres')('the benchmark suite (quick mode)', function () {
   this.timeout(120_000);
 
   it('runs every benchmark to finite numbers, and renders the table, the page and the chart', async () => {

@@ -10,7 +10,7 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { PG_URL, TEST_DB } from '../helpers/engine.js';
+import { PG_URL, TEST_DB, describeIn } from '../helpers/engine.js';
 import { freePort } from '../helpers/pg-cluster.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -55,7 +55,7 @@ function assertRefused(r: Exit, variable: string | RegExp): void {
 }
 
 // The cases that need the PostgreSQL server run in the PostgreSQL run only (not skipped: not declared).
-const onPostgres = TEST_DB === 'postgres' ? describe : () => undefined;
+const onPostgres = describeIn('postgres');
 
 describe('a bad setting stops nori serve, naming it', function () {
   this.timeout(90_000);

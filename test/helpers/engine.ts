@@ -17,10 +17,10 @@ export const PG_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.
 export const TEST_KEY = randomBytes(32).toString('base64');
 
 /**
- * `describe` in the run of one database only, for a suite whose database does not follow NORI_TEST_DB: real
- * nori processes and fault tests always use PostgreSQL, the embedded-folder suites always PGlite. Running them
- * in both runs would prove the same thing twice. The other run does not register them (mocha would count them
- * as skipped).
+ * `describe` in the run of one database only: for a suite that needs one (PostgreSQL's statement timeout), or
+ * whose database does not follow NORI_TEST_DB (real nori processes and fault tests always use PostgreSQL, the
+ * embedded-folder suites always PGlite), which both runs would prove twice. The other run does not register it
+ * (mocha would count it as skipped).
  */
 export function describeIn(db: 'postgres' | 'pglite'): (title: string, fn: (this: Mocha.Suite) => void) => void {
   return db === TEST_DB ? describe : () => undefined;

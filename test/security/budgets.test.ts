@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import type { Engine } from '../../src/engine.js';
-import { ADMIN, ALICE, makeEngine, TEST_DB } from '../helpers/engine.js';
+import { ADMIN, ALICE, describeIn, makeEngine } from '../helpers/engine.js';
 import { authorizedAccount, ECHO_PLUGINS, PUBLIC_URL, seedEchoApi, startEcho, type Echo } from '../helpers/echo.js';
 import { seedAccount, seedApi } from '../helpers/seed.js';
 import { q, replies } from '../helpers/xml.js';
@@ -69,7 +69,7 @@ describe('request budgets', function () {
 });
 
 // PostgreSQL cuts a statement at statement_timeout; PGlite runs in this process, with no timer to cut one.
-(TEST_DB === 'postgres' ? describe : () => undefined)('the time budget of a slow statement', function () {
+describeIn('postgres')('the time budget of a slow statement', function () {
   this.timeout(60_000);
   let engine: Engine;
   before(async () => {

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import knexFactory, { type Knex } from 'knex';
 import { Agent } from '../helpers/agent.js';
-import { PG_URL, TEST_DB } from '../helpers/engine.js';
+import { PG_URL, describeIn } from '../helpers/engine.js';
 import { createAdminKey, noriEnv, runNori, startNori, type NoriProcess } from '../helpers/nori-process.js';
 import { authorizeCode } from '../peers/oauth2-server.js';
 import { ECHOING_CLIENT, startEchoingProvider, type EchoingProvider } from '../peers/echoing-provider.js';
@@ -26,7 +26,7 @@ const forms = (s: string) => {
 /** The stated bound: nori's peak resident memory through the whole suite, with a 192 MB heap. */
 const MAX_RSS_MB = 480;
 
-(TEST_DB === 'postgres' ? describe : () => undefined)('hostile callers against a real nori process', function () {
+describeIn('postgres')('hostile callers against a real nori process', function () {
   this.timeout(180_000);
   let nori: NoriProcess;
   let url: string;

@@ -4,10 +4,10 @@
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { TEST_DB } from '../helpers/engine.js';
+import { describeIn } from '../helpers/engine.js';
 import { browserChoice, findChromium, launchChromium } from '../helpers/chromium.js';
 
-(TEST_DB === 'pglite' ? describe : () => undefined)('the suite\'s Chromium (test/helpers/chromium.ts)', function () {
+describeIn('pglite')('the suite\'s Chromium (test/helpers/chromium.ts)', function () {
   this.timeout(90_000);
 
   it('NORI_TEST_BROWSER=npm runs the Chromium inside @sparticuz/chromium, with its own libraries and fonts, and it renders', async () => {

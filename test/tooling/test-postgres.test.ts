@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { once } from 'node:events';
 import pg from 'pg';
-import { TEST_DB } from '../helpers/engine.js';
+import { describeIn } from '../helpers/engine.js';
 
 interface Started {
   readonly child: ChildProcess;
@@ -51,7 +51,7 @@ async function refused(url: string): Promise<string> {
   return error ?? 'connected';
 }
 
-(TEST_DB === 'pglite' ? describe : () => undefined)('the PostgreSQL server of npm test (scripts/test-postgres.ts)', function () {
+describeIn('pglite')('the PostgreSQL server of npm test (scripts/test-postgres.ts)', function () {
   this.timeout(120_000);
 
   for (const [how, end] of [
